@@ -85,6 +85,7 @@ func NewRoot(env *Env) *cobra.Command {
 	// One constructor per command family, each in its own file.
 	root.AddCommand(
 		newVersionCmd(env),
+		newModelCmd(env),
 	)
 	return root
 }

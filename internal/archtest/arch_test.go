@@ -66,6 +66,7 @@ var layers = map[string]int{
 	"internal/wire":    2,
 	"internal/wallet":  2,
 	"internal/infer":   2,
+	"internal/hub":     2,
 	"internal/ledger":  3,
 	"internal/chain":   4,
 	"internal/abciapp": 5,

@@ -44,7 +44,7 @@ func Dial(ctx context.Context, addr string, opts ...DialOptions) (*RPCClient, er
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", remote, err)
 	}
-	h.SetLogger(newCometLogger(log, slog.LevelError))
+	h.SetLogger(newCometLogger(log, slog.LevelError, nil))
 	// Check the node answers before opening the websocket, which would
 	// otherwise retry in the background.
 	if _, err := h.Status(ctx); err != nil {

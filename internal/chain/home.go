@@ -52,6 +52,11 @@ type HomeOptions struct {
 	P2PAddr        string // default DefaultP2PAddr
 	// PersistentPeers is "id@host:port,…".
 	PersistentPeers string
+	// Seeds is "id@host:port,…". Peer exchange (PEX) runs only when seeds
+	// are given: deai networks list their peers explicitly, and a PEX
+	// address book is written to config/ in the background, even after
+	// Stop returns.
+	Seeds string
 	// Loopback allows several peers on one IP (local testnets).
 	Loopback bool
 	// TxIndexer is "null" (default: the app indexes its own txs) or "kv".
@@ -213,10 +218,11 @@ func prepareHome(o *HomeOptions) (*cfg.Config, error) {
 	c.RPC.MaxBodyBytes = 4 * int64(c.Mempool.MaxTxBytes)
 	c.P2P.ListenAddress = o.P2PAddr
 	c.P2P.PersistentPeers = o.PersistentPeers
+	c.P2P.Seeds = o.Seeds
+	c.P2P.PexReactor = o.Seeds != ""
 	if o.Loopback {
 		c.P2P.AllowDuplicateIP = true
 		c.P2P.AddrBookStrict = false
-		c.P2P.PexReactor = false
 	}
 	c.Mempool.Size = DefaultMempoolSize
 	c.Mempool.CacheSize = DefaultMempoolCache

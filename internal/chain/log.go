@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 )
@@ -33,18 +34,25 @@ func ParseLogLevel(s string) (slog.Level, error) {
 type slogAdapter struct {
 	l   *slog.Logger
 	min slog.Level
+	// stopping, when set, demotes errors to debug: a clean stop makes
+	// CometBFT log "use of closed network connection" and the like as
+	// errors.
+	stopping *atomic.Bool
 }
 
 // newCometLogger adapts l for CometBFT, passing on records at min or above.
-// A nil l discards everything.
-func newCometLogger(l *slog.Logger, min slog.Level) cmtlog.Logger {
+// A nil l discards everything; stopping may be nil.
+func newCometLogger(l *slog.Logger, min slog.Level, stopping *atomic.Bool) cmtlog.Logger {
 	if l == nil {
 		return cmtlog.NewNopLogger()
 	}
-	return slogAdapter{l: l, min: min}
+	return slogAdapter{l: l, min: min, stopping: stopping}
 }
 
 func (a slogAdapter) log(level slog.Level, msg string, kv []any) {
+	if level == slog.LevelError && a.stopping != nil && a.stopping.Load() {
+		level = slog.LevelDebug
+	}
 	if level < a.min || !a.l.Enabled(context.Background(), level) {
 		return
 	}
@@ -56,7 +64,7 @@ func (a slogAdapter) Info(msg string, kv ...any)  { a.log(slog.LevelInfo, msg, k
 func (a slogAdapter) Error(msg string, kv ...any) { a.log(slog.LevelError, msg, kv) }
 
 func (a slogAdapter) With(kv ...any) cmtlog.Logger {
-	return slogAdapter{l: a.l.With(fixKeyvals(kv)...), min: a.min}
+	return slogAdapter{l: a.l.With(fixKeyvals(kv)...), min: a.min, stopping: a.stopping}
 }
 
 // fixKeyvals makes CometBFT's alternating key/value list safe for slog:

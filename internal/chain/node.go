@@ -43,11 +43,13 @@ type NodeOptions struct {
 // Node is CometBFT running in this process over an ABCI application. A node
 // runs once: after Stop, build a new one from the same home to restart.
 type Node struct {
-	node   *cmtnode.Node
-	cfg    *cfg.Config
-	dbs    *trackingDBs
-	log    *slog.Logger
-	client *rpcClient // set by Start
+	node *cmtnode.Node
+	cfg  *cfg.Config
+	dbs  *trackingDBs
+	log  *slog.Logger
+	// stopping demotes CometBFT's shutdown errors in the log.
+	stopping *atomic.Bool
+	client   *rpcClient // set by Start
 
 	mu      sync.Mutex // guards started and stopped
 	started bool
@@ -95,6 +97,7 @@ func NewNode(ctx context.Context, o NodeOptions) (n *Node, err error) {
 		creator = proxy.NewConnSyncLocalClientCreator(o.App)
 	}
 	dbs := &trackingDBs{}
+	stopping := new(atomic.Bool)
 	// CometBFT panics on some corrupt stores; report those as errors and
 	// release whatever was opened.
 	defer func() {
@@ -108,11 +111,11 @@ func NewNode(ctx context.Context, o NodeOptions) (n *Node, err error) {
 	cn, err := cmtnode.NewNodeWithContext(ctx, c, pv, nodeKey, creator,
 		cmtnode.DefaultGenesisDocProviderFunc(c), dbs.provide,
 		cmtnode.DefaultMetricsProvider(c.Instrumentation),
-		newCometLogger(log, level))
+		newCometLogger(log, level, stopping))
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	return &Node{node: cn, cfg: c, dbs: dbs, log: log}, nil
+	return &Node{node: cn, cfg: c, dbs: dbs, log: log, stopping: stopping}, nil
 }
 
 // Start starts consensus, P2P and the RPC server, and the local client. It
@@ -168,6 +171,7 @@ func (n *Node) stopLocked() error {
 		return nil
 	}
 	n.stopped = true
+	n.stopping.Store(true)
 	if n.client != nil {
 		n.client.close()
 	}

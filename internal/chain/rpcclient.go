@@ -89,12 +89,18 @@ func (c *rpcClient) BroadcastSync(ctx context.Context, tx []byte) (CheckResult, 
 	if c.isClosed() {
 		return CheckResult{}, ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return CheckResult{}, fmt.Errorf("broadcast tx: %w", err)
+	}
 	return c.check(ctx, tx)
 }
 
 func (c *rpcClient) BroadcastCommit(ctx context.Context, tx []byte) (TxResult, error) {
 	if c.isClosed() {
 		return TxResult{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return TxResult{}, fmt.Errorf("broadcast tx: %w", err)
 	}
 	hash := TxHash(tx)
 	w := make(chan TxResult, 1)

@@ -227,6 +227,9 @@ func (c *Client) BroadcastSync(ctx context.Context, tx []byte) (chain.CheckResul
 	if c.isClosed() {
 		return chain.CheckResult{}, chain.ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return chain.CheckResult{}, fmt.Errorf("broadcast tx: %w", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res, err := c.checkTxLocked(ctx, tx)
@@ -244,6 +247,9 @@ func (c *Client) BroadcastSync(ctx context.Context, tx []byte) (chain.CheckResul
 func (c *Client) BroadcastCommit(ctx context.Context, tx []byte) (chain.TxResult, error) {
 	if c.isClosed() {
 		return chain.TxResult{}, chain.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return chain.TxResult{}, fmt.Errorf("broadcast tx: %w", err)
 	}
 	hash := chain.TxHash(tx)
 	key := string(hash)
@@ -383,7 +389,7 @@ func (c *Client) nextBlockLocked(ctx context.Context) (chain.Block, error) {
 	if h > 1 {
 		lastCommit.Signatures = []cmttypes.CommitSig{{BlockIDFlag: cmttypes.BlockIDFlagCommit, ValidatorAddress: proposer, Timestamp: t}}
 	}
-	block := &cmttypes.Block{Data: cmttypes.Data{Txs: blockTxs}, LastCommit: lastCommit}
+	block := &cmttypes.Block{Header: cmttypes.Header{Height: h}, Data: cmttypes.Data{Txs: blockTxs}, LastCommit: lastCommit}
 	block.Header.Populate(cmtversion.Consensus{Block: version.BlockProtocol, App: c.appVersion}, c.opts.ChainID, t, c.lastID,
 		c.valSet.Hash(), c.valSet.Hash(), c.params.Hash(), c.appHash, c.lastResHash, proposer)
 	blockHash := block.Hash()

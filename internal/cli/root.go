@@ -86,6 +86,7 @@ func NewRoot(env *Env) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(env),
 		newModelCmd(env),
+		newWalletCmd(env),
 	)
 	return root
 }

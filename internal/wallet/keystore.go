@@ -249,6 +249,21 @@ func (f *keyFile) info() Info {
 	return Info{Name: f.name, Address: f.addr, PubKey: f.pub, KDF: f.kdf.Name}
 }
 
+// Has reports whether a file for name exists (readable or not). It lets a
+// caller fail fast, before asking for a passphrase; Add still refuses to
+// overwrite if the name is taken in between.
+func (ks *Keystore) Has(name string) (bool, error) {
+	err := ks.checkFree(name)
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, ErrExist):
+		return true, nil
+	default:
+		return false, err
+	}
+}
+
 // checkFree reports ErrInvalidName or ErrExist early, before any costly work.
 func (ks *Keystore) checkFree(name string) error {
 	if err := ValidateName(name); err != nil {

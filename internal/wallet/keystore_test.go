@@ -339,6 +339,18 @@ func TestLoadBadFiles(t *testing.T) {
 
 func TestLoadMissing(t *testing.T) {
 	ks := testKeystore(t)
+	if has, err := ks.Has("nobody"); has || err != nil {
+		t.Errorf("Has(nobody) = %v, %v; want false, nil", has, err)
+	}
+	if _, err := ks.Has("No"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("Has(No) error = %v, want ErrInvalidName", err)
+	}
+	if err := ks.Add("somebody", testKey(t, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := ks.Has("somebody"); !has || err != nil {
+		t.Errorf("Has(somebody) = %v, %v; want true, nil", has, err)
+	}
 	_, err := ks.Load("nobody", []byte("pw"))
 	if !errors.Is(err, ErrNotExist) {
 		t.Errorf("Load error = %v, want ErrNotExist", err)

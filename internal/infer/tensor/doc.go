@@ -1,0 +1,13 @@
+// Package tensor holds the numeric core of the inference engine: ggml tensor
+// types and their block layouts, f16/bf16 conversion, quantizers and
+// dequantizers, dot-product kernels that work directly on quantized blocks,
+// matrix-vector and matrix-matrix products, and a persistent worker pool.
+//
+// Determinism: every kernel has one canonical summation order, written down in
+// dot.go. The AVX2 assembly and the pure-Go fallback follow that order exactly
+// and use no fused multiply-add, so both give bit-identical results; a matmul
+// computes each output element in one kernel call on one goroutine, so results
+// do not depend on the number of threads.
+//
+// It depends only on the standard library and golang.org/x/sys/cpu.
+package tensor

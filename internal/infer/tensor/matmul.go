@@ -1,0 +1,208 @@
+package tensor
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Matrix is a read-only 2-D weight tensor: Rows rows of Cols elements of
+// Type, row-major, typically a view into a memory-mapped file.
+type Matrix struct {
+	Type       Type
+	Rows, Cols int
+	Data       []byte
+	rowBytes   int
+	f32        []float32 // Data viewed as float32 when Type == F32
+}
+
+// NewMatrix wraps data (at least rows*RowBytes(cols) bytes) without copying,
+// except that misaligned F32 data is copied once.
+func NewMatrix(t Type, rows, cols int, data []byte) (*Matrix, error) {
+	if !t.Computable() {
+		return nil, fmt.Errorf("matrix of type %s: not supported", t)
+	}
+	if rows <= 0 || cols <= 0 {
+		return nil, fmt.Errorf("matrix shape %dx%d: not positive", rows, cols)
+	}
+	rb, err := t.RowBytes(cols)
+	if err != nil {
+		return nil, err
+	}
+	if rows > len(data)/rb {
+		return nil, fmt.Errorf("matrix %s %dx%d needs %d bytes, have %d", t, rows, cols, rows*rb, len(data))
+	}
+	m := &Matrix{Type: t, Rows: rows, Cols: cols, Data: data[:rows*rb], rowBytes: rb}
+	if t == F32 {
+		m.f32 = bytesAsF32(m.Data)
+	}
+	return m, nil
+}
+
+// bytesAsF32 views b as float32s, copying only if b is not 4-byte aligned.
+func bytesAsF32(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
+		c := make([]byte, len(b)+4)
+		off := int((4 - uintptr(unsafe.Pointer(&c[0]))%4) % 4)
+		copy(c[off:], b)
+		b = c[off : off+len(b)]
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// F32View views a little-endian float32 byte slice as []float32 (amd64 and
+// arm64 are little-endian), copying only if misaligned.
+func F32View(b []byte) []float32 { return bytesAsF32(b) }
+
+// VecType is the activation format this matrix is multiplied with.
+func (m *Matrix) VecType() Type {
+	switch m.Type {
+	case Q8_0, Q4_0:
+		return Q8_0
+	case Q4_K, Q6_K:
+		return Q8_K
+	}
+	return F32
+}
+
+// Row dequantizes row i into dst[:Cols].
+func (m *Matrix) Row(i int, dst []float32) {
+	if m.f32 != nil {
+		copy(dst[:m.Cols], m.f32[i*m.Cols:])
+		return
+	}
+	// Dequantize only fails on a wrong type or length, both checked by NewMatrix.
+	_ = Dequantize(m.Type, m.Data[i*m.rowBytes:(i+1)*m.rowBytes], dst[:m.Cols])
+}
+
+// Vec is an activation vector prepared for matmuls: the float32 values plus
+// lazily computed Q8_0 and Q8_K quantizations, each computed once however
+// many matrices the vector is multiplied with. Buffers are reused.
+type Vec struct {
+	X          []float32
+	q8, qk     []byte
+	q8ok, qkok bool
+}
+
+// Set points the vector at x and invalidates the quantized forms.
+func (v *Vec) Set(x []float32) { v.X, v.q8ok, v.qkok = x, false, false }
+
+// prepare makes the quantized form for t available. Called before any
+// parallel work, so the workers only read.
+func (v *Vec) prepare(t Type) {
+	switch t {
+	case Q8_0:
+		if !v.q8ok {
+			n := len(v.X) / QK8_0 * BlockQ8_0
+			if cap(v.q8) < n {
+				v.q8 = make([]byte, n)
+			}
+			v.q8 = v.q8[:n]
+			QuantizeQ8_0(v.q8, v.X)
+			v.q8ok = true
+		}
+	case Q8_K:
+		if !v.qkok {
+			n := len(v.X) / QK_K * BlockQ8_K
+			if cap(v.qk) < n {
+				v.qk = make([]byte, n)
+			}
+			v.qk = v.qk[:n]
+			QuantizeQ8_K(v.qk, v.X)
+			v.qkok = true
+		}
+	}
+}
+
+// dotRow is row r of m times v (v prepared for m.VecType()).
+func (m *Matrix) dotRow(r int, v *Vec) float32 {
+	switch m.Type {
+	case F32:
+		return DotF32(m.f32[r*m.Cols:(r+1)*m.Cols], v.X)
+	case F16:
+		return dotF16(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.X[:m.Cols])
+	case BF16:
+		return dotBF16(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.X[:m.Cols])
+	case Q8_0:
+		return dotQ8_0(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.q8, m.Cols/QK8_0)
+	case Q4_0:
+		return dotQ4_0(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.q8, m.Cols/QK4_0)
+	case Q4_K:
+		return dotQ4K(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
+	case Q6_K:
+		return dotQ6K(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
+	}
+	panic("tensor: dotRow on unsupported type " + m.Type.String())
+}
+
+// mmTask computes dst[t*stride+r] = row r · vs[t] for rows in [lo, hi).
+type mmTask struct {
+	m      *Matrix
+	v      *Vec // single vector (MatVec), or
+	vs     []Vec
+	dst    []float32
+	stride int
+}
+
+func (t *mmTask) run(lo, hi int) {
+	if t.v != nil {
+		m, v, dst := t.m, t.v, t.dst
+		for r := lo; r < hi; r++ {
+			dst[r] = m.dotRow(r, v)
+		}
+		return
+	}
+	for r := lo; r < hi; r++ {
+		for i := range t.vs {
+			t.dst[i*t.stride+r] = t.m.dotRow(r, &t.vs[i])
+		}
+	}
+}
+
+// parallelMin is the amount of work (matrix elements × vectors) below which a
+// matmul runs on the caller alone: waking a worker costs more than it saves.
+const parallelMin = 1 << 16
+
+// rowChunk is the number of rows a thread takes at a time.
+const rowChunk = 16
+
+// MatVec computes dst[r] = Σ_c m[r][c]·v[c] for every row. The result does
+// not depend on p's thread count.
+func MatVec(p *Pool, dst []float32, m *Matrix, v *Vec) {
+	if len(dst) < m.Rows || len(v.X) < m.Cols {
+		panic(fmt.Sprintf("tensor: MatVec %dx%d with dst %d, x %d", m.Rows, m.Cols, len(dst), len(v.X)))
+	}
+	v.prepare(m.VecType())
+	run(p, m, &mmTask{m: m, v: v, dst: dst}, m.Rows*m.Cols)
+}
+
+func run(p *Pool, m *Matrix, t *mmTask, work int) {
+	if p == nil {
+		t.run(0, m.Rows)
+		return
+	}
+	p.mm = *t
+	p.parallel(m.Rows, rowChunk, work >= parallelMin, &p.mm)
+	p.mm = mmTask{}
+}
+
+// MatMul computes, for each vector vs[t], dst[t*stride+r] = row r · vs[t].
+// Each weight row is read once for all vectors (prompt processing).
+func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
+	if len(vs) == 0 {
+		return
+	}
+	if stride < m.Rows || len(dst) < (len(vs)-1)*stride+m.Rows {
+		panic(fmt.Sprintf("tensor: MatMul dst too small: %d for %d vectors of %d", len(dst), len(vs), m.Rows))
+	}
+	vt := m.VecType()
+	for i := range vs {
+		if len(vs[i].X) < m.Cols {
+			panic(fmt.Sprintf("tensor: MatMul vector of %d for %d columns", len(vs[i].X), m.Cols))
+		}
+		vs[i].prepare(vt)
+	}
+	run(p, m, &mmTask{m: m, vs: vs, dst: dst, stride: stride}, m.Rows*m.Cols*len(vs))
+}

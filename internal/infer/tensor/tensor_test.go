@@ -1,0 +1,287 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func randVec(r *rand.Rand, n int, scale float32) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64()) * scale
+	}
+	return x
+}
+
+func TestF16RoundTrip(t *testing.T) {
+	// Every finite f16 value converts to f32 and back unchanged.
+	for h := 0; h < 1<<16; h++ {
+		f := F16ToF32(uint16(h))
+		if f != f { // NaN
+			if g := F16ToF32(F32ToF16(f)); g == g {
+				t.Fatalf("NaN %#x lost", h)
+			}
+			continue
+		}
+		if got := F32ToF16(f); got != uint16(h) {
+			t.Fatalf("F32ToF16(F16ToF32(%#x)=%g) = %#x", h, f, got)
+		}
+	}
+	tests := []struct {
+		in   float32
+		want uint16
+	}{
+		{1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {65520, 0x7c00}, {1e-8, 0}, {5.9604645e-08, 1},
+		{float32(math.Inf(-1)), 0xfc00}, {1.0009765625 + 0.00048828125, 0x3c02}, // tie to even
+	}
+	for _, tc := range tests {
+		if got := F32ToF16(tc.in); got != tc.want {
+			t.Errorf("F32ToF16(%g) = %#x, want %#x", tc.in, got, tc.want)
+		}
+	}
+	if got := BF16ToF32(F32ToBF16(1.5)); got != 1.5 {
+		t.Errorf("bf16 1.5 -> %g", got)
+	}
+	if got := F32ToBF16(1 + 1.0/256); got != 0x3f80 { // tie to even
+		t.Errorf("F32ToBF16 tie = %#x", got)
+	}
+}
+
+func TestTypeSizes(t *testing.T) {
+	got := map[string][2]int{}
+	for _, ty := range []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, Q8_K} {
+		got[ty.String()] = [2]int{ty.BlockSize(), ty.BlockBytes()}
+	}
+	want := map[string][2]int{"F32": {1, 4}, "F16": {1, 2}, "BF16": {1, 2}, "Q8_0": {32, 34}, "Q4_0": {32, 18},
+		"Q4_K": {256, 144}, "Q6_K": {256, 210}, "Q8_K": {256, 292}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sizes (-want +got):\n%s", diff)
+	}
+	if _, err := Q8_0.RowBytes(33); err == nil {
+		t.Error("RowBytes(33) for Q8_0: want error")
+	}
+	if ty, err := ParseType("q4_k"); err != nil || ty != Q4_K {
+		t.Errorf("ParseType(q4_k) = %v, %v", ty, err)
+	}
+}
+
+// TestQuantizeError bounds the round-trip error of each quantizer relative to
+// the RMS of the input: these are the tolerances the engine relies on.
+func TestQuantizeError(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := randVec(r, 4096, 1)
+	tests := []struct {
+		ty     Type
+		maxRel float64 // max |x - deq(q(x))| / rms(x)
+	}{
+		{F32, 0}, {F16, 2.5e-3}, {BF16, 0.02}, {Q8_0, 0.02}, {Q8_K, 0.02}, {Q6_K, 0.08}, {Q4_0, 0.3}, {Q4_K, 0.35},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ty.String(), func(t *testing.T) {
+			q, err := Quantize(tc.ty, nil, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rb, _ := tc.ty.RowBytes(len(x)); len(q) != rb {
+				t.Fatalf("len %d, want %d", len(q), rb)
+			}
+			y := make([]float32, len(x))
+			if err := Dequantize(tc.ty, q, y); err != nil {
+				t.Fatal(err)
+			}
+			var maxErr, ss float64
+			for i := range x {
+				maxErr = max(maxErr, math.Abs(float64(x[i]-y[i])))
+				ss += float64(x[i]) * float64(x[i])
+			}
+			rel := maxErr / math.Sqrt(ss/float64(len(x)))
+			if rel > tc.maxRel {
+				t.Errorf("max error %.4g × rms, want ≤ %g", rel, tc.maxRel)
+			}
+		})
+	}
+}
+
+// TestQuantizeZero: an all-zero block must not produce NaN.
+func TestQuantizeZero(t *testing.T) {
+	x := make([]float32, 256)
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q6_K, Q8_K} {
+		q, err := Quantize(ty, nil, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float32, 256)
+		_ = Dequantize(ty, q, y)
+		for i, v := range y {
+			if v != 0 {
+				t.Fatalf("%s: y[%d] = %g", ty, i, v)
+			}
+		}
+	}
+}
+
+// withGo runs f with the assembly kernels switched off.
+func withGo(f func()) {
+	saved := useAVX2
+	useAVX2 = false
+	defer func() { useAVX2 = saved }()
+	f()
+}
+
+// TestKernelsSIMDEqualsGo: the assembly and Go kernels are bit-identical.
+func TestKernelsSIMDEqualsGo(t *testing.T) {
+	if !useAVX2 {
+		t.Log("no AVX2 on this CPU: comparing the Go kernels with themselves")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 31, 32, 33, 64, 172, 288, 768, 1000, 4096} {
+		a, b := randVec(r, n, 1), randVec(r, n, 3)
+		simd := DotF32(a, b)
+		var ref float32
+		withGo(func() { ref = DotF32(a, b) })
+		if math.Float32bits(simd) != math.Float32bits(ref) {
+			t.Errorf("DotF32 n=%d: simd %g != go %g", n, simd, ref)
+		}
+	}
+	for _, nb := range []int{1, 2, 9, 24, 64} {
+		w := randVec(r, nb*32, 0.1)
+		x := randVec(r, nb*32, 2)
+		qx, _ := Quantize(Q8_0, nil, x)
+		for _, ty := range []Type{Q8_0, Q4_0} {
+			qw, _ := Quantize(ty, nil, w)
+			var fn func(w, x []byte, nb int) float32 = dotQ8_0
+			if ty == Q4_0 {
+				fn = dotQ4_0
+			}
+			simd := fn(qw, qx, nb)
+			var ref float32
+			withGo(func() { ref = fn(qw, qx, nb) })
+			if math.Float32bits(simd) != math.Float32bits(ref) {
+				t.Errorf("%s nb=%d: simd %g != go %g", ty, nb, simd, ref)
+			}
+		}
+	}
+	// Extreme int8 values: -128 in the weights must not saturate.
+	w := make([]byte, BlockQ8_0)
+	x := make([]byte, BlockQ8_0)
+	w[0], w[1], x[0], x[1] = 0x00, 0x3c, 0x00, 0x3c // d = 1
+	for j := 0; j < 32; j++ {
+		w[2+j] = 0x80
+		x[2+j] = 0x81 // -127
+	}
+	simd := dotQ8_0(w, x, 1)
+	var ref float32
+	withGo(func() { ref = dotQ8_0(w, x, 1) })
+	if simd != ref || ref != 32*128*127 {
+		t.Errorf("extreme block: simd %g go %g want %d", simd, ref, 32*128*127)
+	}
+}
+
+// TestDotAccuracy checks each quantized matmul against float64 on the
+// dequantized weights: the error comes only from quantizing the activations.
+func TestDotAccuracy(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, cols = 8, 512
+	w := randVec(r, rows*cols, 0.05)
+	x := randVec(r, cols, 1)
+	for _, tc := range []struct {
+		ty  Type
+		tol float64 // relative to Σ|w·x|
+	}{{F32, 1e-6}, {F16, 1e-6}, {BF16, 1e-6}, {Q8_0, 0.01}, {Q4_0, 0.01}, {Q4_K, 0.01}, {Q6_K, 0.01}} {
+		t.Run(tc.ty.String(), func(t *testing.T) {
+			data, err := Quantize(tc.ty, nil, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewMatrix(tc.ty, rows, cols, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v Vec
+			v.Set(x)
+			got := make([]float32, rows)
+			MatVec(nil, got, m, &v)
+			row := make([]float32, cols)
+			for i := 0; i < rows; i++ {
+				m.Row(i, row)
+				var want, mag float64
+				for c := range row {
+					want += float64(row[c]) * float64(x[c])
+					mag += math.Abs(float64(row[c]) * float64(x[c]))
+				}
+				if d := math.Abs(float64(got[i]) - want); d > tc.tol*mag {
+					t.Errorf("row %d: got %g want %g (diff %g > %g)", i, got[i], want, d, tc.tol*mag)
+				}
+			}
+		})
+	}
+}
+
+// TestMatMulThreads: results are bit-identical for 1, 2 and 3 threads, for
+// MatVec and MatMul, and MatMul equals MatVec per vector.
+func TestMatMulThreads(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const rows, cols, nv = 300, 512, 3
+	w := randVec(r, rows*cols, 0.05)
+	xs := make([][]float32, nv)
+	for i := range xs {
+		xs[i] = randVec(r, cols, 1)
+	}
+	for _, ty := range []Type{F32, Q8_0, Q4_0, Q4_K, Q6_K} {
+		data, _ := Quantize(ty, nil, w)
+		m, err := NewMatrix(ty, rows, cols, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var results [][]float32
+		for _, threads := range []int{1, 2, 3} {
+			p := NewPool(threads)
+			vs := make([]Vec, nv)
+			for i := range vs {
+				vs[i].Set(xs[i])
+			}
+			batch := make([]float32, nv*rows)
+			MatMul(p, batch, m, vs, rows)
+			single := make([]float32, nv*rows)
+			for i := range xs {
+				var v Vec
+				v.Set(xs[i])
+				MatVec(p, single[i*rows:(i+1)*rows], m, &v)
+			}
+			p.Close()
+			if diff := cmp.Diff(single, batch); diff != "" {
+				t.Fatalf("%s threads=%d: MatMul != MatVec:\n%s", ty, threads, diff)
+			}
+			results = append(results, batch)
+		}
+		for i := 1; i < len(results); i++ {
+			if diff := cmp.Diff(results[0], results[i]); diff != "" {
+				t.Errorf("%s: thread count changes results:\n%s", ty, diff)
+			}
+		}
+	}
+}
+
+func TestNewMatrixErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		ty         Type
+		rows, cols int
+		n          int
+	}{
+		{"short data", F32, 2, 4, 31},
+		{"bad cols", Q8_0, 1, 33, 1000},
+		{"zero rows", F32, 0, 4, 16},
+		{"unsupported", Q5_K, 1, 256, 1000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewMatrix(tc.ty, tc.rows, tc.cols, make([]byte, tc.n)); err == nil {
+				t.Error("want error")
+			}
+		})
+	}
+}

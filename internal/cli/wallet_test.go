@@ -230,6 +230,17 @@ func TestWalletImportMnemonic(t *testing.T) {
 		t.Errorf("passphrase from file (line ending trimmed) does not unlock: %v", err)
 	}
 
+	// A passphrase file that others can read works, with a warning.
+	if runtime.GOOS != "windows" {
+		open := h.path("open-pass")
+		if err := os.WriteFile(open, []byte("pw"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := h.run(mnemonic, "wallet", "import", "warned", "--passphrase-file", open); code != 0 || !strings.Contains(errOut, "warning: passphrase file") {
+			t.Errorf("import with a 0644 passphrase file: exit %d, stderr %q; want success with a warning", code, errOut)
+		}
+	}
+
 	// A BIP-39 passphrase gives another key.
 	bf := h.path("bip39")
 	if err := os.WriteFile(bf, []byte("TREZOR\n"), 0o600); err != nil {

@@ -148,11 +148,11 @@ func (ks *Keystore) ImportFile(name string, data []byte, passphrase []byte) (*Ke
 	}
 	f, err := decodeFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("wallet: import keystore file: %w", err)
+		return nil, err
 	}
 	k, err := f.open(passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("wallet: import keystore file: %w", err)
+		return nil, err
 	}
 	if err := ks.Add(name, k, passphrase); err != nil {
 		return nil, err

@@ -4,6 +4,6 @@ package tensor
 
 var useAVX2 = false
 
-func dotF32AVX2(a, b []float32) float32        { return dotF32Go(a, b) }
-func dotQ8_0AVX2(w, x *byte, nb int) float32   { panic("unreachable") }
-func dotQ4_0AVX2(w, x *byte, nb int) float32   { panic("unreachable") }
+func dotF32AVX2(a, b []float32) float32      { return dotF32Go(a, b) }
+func dotQ8_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
+func dotQ4_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }

@@ -85,6 +85,9 @@ func NewRoot(env *Env) *cobra.Command {
 	// One constructor per command family, each in its own file.
 	root.AddCommand(
 		newVersionCmd(env),
+		newUpCmd(env),
+		newInitCmd(env),
+		newNodeCmd(env),
 		newModelCmd(env),
 		newWalletCmd(env),
 	)

@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deai-network/deai/internal/chain"
+	"github.com/deai-network/deai/internal/config"
+	"github.com/deai-network/deai/internal/ledger"
+	dlog "github.com/deai-network/deai/internal/log"
+	"github.com/deai-network/deai/internal/node"
+	"github.com/deai-network/deai/internal/tx"
+	"github.com/deai-network/deai/internal/wallet"
+)
+
+// chainFlags are the [chain] settings a command may override on its command
+// line (flags > DEAI_* env > deai.toml > defaults).
+type chainFlags struct {
+	chainID   string
+	blockTime time.Duration
+	rpcAddr   string
+	p2pAddr   string
+	devFunds  string
+}
+
+func (f *chainFlags) register(cmd *cobra.Command) {
+	d := config.Default().Chain
+	cmd.Flags().StringVar(&f.chainID, "chain-id", d.ChainID, "chain id of a new chain")
+	cmd.Flags().DurationVar(&f.blockTime, "block-time", d.BlockTime.Duration, "target block interval (CometBFT timeout_commit)")
+	cmd.Flags().StringVar(&f.rpcAddr, "rpc-addr", d.RPCAddr, "CometBFT RPC listen address")
+	cmd.Flags().StringVar(&f.p2pAddr, "p2p-addr", d.P2PAddr, "CometBFT P2P listen address")
+	cmd.Flags().StringVar(&f.devFunds, "dev-funds", d.DevFunds, "genesis balance of the dev account")
+}
+
+// loadConfig reads the home's config with env overrides, then applies the
+// flags the user set explicitly.
+func (e *Env) loadConfig(cmd *cobra.Command, f *chainFlags) (config.Config, error) {
+	c, err := config.Load(e.Home, os.LookupEnv)
+	if err != nil {
+		return c, err
+	}
+	if f != nil {
+		fl := cmd.Flags()
+		if fl.Changed("chain-id") {
+			c.Chain.ChainID = f.chainID
+		}
+		if fl.Changed("block-time") {
+			c.Chain.BlockTime.Duration = f.blockTime
+		}
+		if fl.Changed("rpc-addr") {
+			c.Chain.RPCAddr = f.rpcAddr
+		}
+		if fl.Changed("p2p-addr") {
+			c.Chain.P2PAddr = f.p2pAddr
+		}
+		if fl.Changed("dev-funds") {
+			c.Chain.DevFunds = f.devFunds
+		}
+	}
+	return c, c.Validate()
+}
+
+// loggers returns deai's logger and the one for CometBFT's records, both on
+// stderr.
+func (e *Env) loggers(c config.Config) (*slog.Logger, error) {
+	return dlog.New(e.Stderr, c.Log.Level, c.Log.Format)
+}
+
+func newInitCmd(env *Env) *cobra.Command {
+	var f chainFlags
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a node home: config, genesis, validator key and a funded dev account",
+		Long: `Create a single-validator node home (default ~/.deai, or --home): deai.toml,
+CometBFT's config and genesis, the validator and node keys, and a "dev" key in
+the encrypted keystore, funded at genesis. The dev key is encrypted with
+$DEAI_PASSPHRASE when set, else with a generated passphrase written to
+config/dev.passphrase (mode 0600) for devnet convenience.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.loadConfig(cmd, &f)
+			if err != nil {
+				return err
+			}
+			res, err := node.Init(node.InitOptions{Home: env.Home, Config: c, DevPassphrase: []byte(os.Getenv(PassphraseEnv))})
+			if err != nil {
+				return err
+			}
+			return env.Print(res, func(w io.Writer) error {
+				fmt.Fprintf(w, "initialized %s\n", res.Home)
+				fmt.Fprintf(w, "  chain id    %s\n  node id     %s\n  rpc         %s\n", res.ChainID, res.NodeID, rpcURL(res.RPCAddr))
+				fmt.Fprintf(w, "  dev key     %s  %s  (%s at genesis)\n", res.DevKey, res.DevAddress, res.DevBalance.DEAI())
+				if res.DevPassphraseFile != "" {
+					fmt.Fprintf(w, "  passphrase  %s\n", res.DevPassphraseFile)
+				}
+				return nil
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newNodeCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "node", Short: "Run a ledger node"}
+	var rpcAddr string
+	start := &cobra.Command{
+		Use:   "start",
+		Short: "Run CometBFT and the ledger in this process until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			log, err := env.loggers(c)
+			if err != nil {
+				return err
+			}
+			return node.Run(cmd.Context(), node.Options{Home: env.Home, Config: c, Logger: log, RPCAddr: rpcAddr}, func(n *node.Node) error {
+				log.Info("node started", "home", env.Home, "node_id", n.NodeID(), "rpc", rpcURL(n.RPCAddr()), dlog.KeyHeight, n.Height())
+				return nil
+			})
+		},
+	}
+	start.Flags().StringVar(&rpcAddr, "rpc-addr", "", "override the home's RPC listen address for this run")
+	cmd.AddCommand(start)
+	return cmd
+}
+
+// upSummary is what `deai up` prints once the node commits blocks.
+type upSummary struct {
+	Home              string    `json:"home"`
+	ChainID           string    `json:"chain_id"`
+	NodeID            string    `json:"node_id"`
+	RPC               string    `json:"rpc"`
+	Height            int64     `json:"height"`
+	DevKey            string    `json:"dev_key"`
+	DevAddress        string    `json:"dev_address"`
+	DevBalance        tx.Amount `json:"dev_balance"`
+	DevPassphraseFile string    `json:"dev_passphrase_file,omitempty"`
+	Initialized       bool      `json:"initialized_now"`
+}
+
+func newUpCmd(env *Env) *cobra.Command {
+	var f chainFlags
+	var reset bool
+	var exitAfter int64
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the whole local network: init the home if needed, start, and print a summary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if reset {
+				if err := resetHome(env.Home); err != nil {
+					return err
+				}
+			}
+			created := false
+			if !node.IsInitialized(env.Home) {
+				c, err := env.loadConfig(cmd, &f)
+				if err != nil {
+					return err
+				}
+				if _, err := node.Init(node.InitOptions{Home: env.Home, Config: c, DevPassphrase: []byte(os.Getenv(PassphraseEnv))}); err != nil {
+					return err
+				}
+				created = true
+			}
+			c, err := env.loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			log, err := env.loggers(c)
+			if err != nil {
+				return err
+			}
+			runCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			return node.Run(runCtx, node.Options{Home: env.Home, Config: c, Logger: log}, func(n *node.Node) error {
+				s, err := summarize(ctx, env.Home, n, created)
+				if err != nil {
+					return err
+				}
+				if err := env.Print(s, func(w io.Writer) error { return printUp(w, s) }); err != nil {
+					return err
+				}
+				if exitAfter > 0 {
+					go func() {
+						waitHeight(runCtx, n, s.Height+exitAfter)
+						cancel()
+					}()
+				}
+				return nil
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&reset, "reset", false, "delete the home's chain data and keys first, starting a new chain")
+	cmd.Flags().Int64Var(&exitAfter, "exit-after-blocks", 0, "stop after this many more blocks once up (for scripts and tests); 0 runs until interrupted")
+	return cmd
+}
+
+// resetHome removes what init creates, refusing directories that do not look
+// like a deai home.
+func resetHome(home string) error {
+	if _, err := os.Stat(home); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if !node.IsInitialized(home) {
+		if _, err := os.Stat(config.Path(home)); err != nil {
+			return fmt.Errorf("reset %s: not a deai home; refusing to delete it", home)
+		}
+	}
+	for _, d := range []string{"config", "data", "keys"} {
+		if err := os.RemoveAll(filepath.Join(home, d)); err != nil {
+			return fmt.Errorf("reset %s: %w", home, err)
+		}
+	}
+	return nil
+}
+
+func summarize(ctx context.Context, home string, n *node.Node, created bool) (upSummary, error) {
+	// Wait for the first committed block so the summary shows a live chain.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := waitHeight(wctx, n, 1); err != nil {
+		return upSummary{}, fmt.Errorf("wait for the first block: %w", err)
+	}
+	st, err := n.Client().Status(ctx)
+	if err != nil {
+		return upSummary{}, err
+	}
+	s := upSummary{Home: home, ChainID: st.ChainID, NodeID: n.NodeID(), RPC: rpcURL(n.RPCAddr()), Height: st.LatestHeight, DevKey: node.DevKeyName, Initialized: created}
+	if fi, err := os.Stat(node.DevPassphraseFile(home)); err == nil && fi.Mode().IsRegular() {
+		s.DevPassphraseFile = node.DevPassphraseFile(home)
+	}
+	ks, err := wallet.Open(node.KeysDir(home))
+	if err != nil {
+		return s, err
+	}
+	if info, err := ks.Info(node.DevKeyName); err == nil {
+		s.DevAddress = info.Address.String()
+		var bal ledger.Balance
+		if err := queryJSON(ctx, n.Client(), "/balance/"+s.DevAddress, &bal); err != nil {
+			return s, err
+		}
+		s.DevBalance = bal.Balance
+	}
+	return s, nil
+}
+
+func printUp(w io.Writer, s upSummary) error {
+	state := "running"
+	if s.Initialized {
+		state = "initialized and running"
+	}
+	fmt.Fprintf(w, "deai is up (%s)\n\n", state)
+	fmt.Fprintf(w, "  home        %s\n  chain id    %s\n  node id     %s\n  rpc         %s\n  height      %d\n", s.Home, s.ChainID, s.NodeID, s.RPC, s.Height)
+	if s.DevAddress != "" {
+		fmt.Fprintf(w, "  dev key     %s  %s  balance %s\n", s.DevKey, s.DevAddress, s.DevBalance.DEAI())
+	}
+	if s.DevPassphraseFile != "" {
+		fmt.Fprintf(w, "  passphrase  %s\n", s.DevPassphraseFile)
+	}
+	fmt.Fprintf(w, "\nTry, in another terminal:\n  deai query balance %s\n  deai tx send --from dev --to <deai1…> --amount 1deai\n\nCtrl-C stops the node; run deai up again to continue the same chain.\n", s.DevAddress)
+	return nil
+}
+
+func waitHeight(ctx context.Context, n *node.Node, h int64) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for n.Height() < h {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// rpcURL turns CometBFT's tcp://host:port into an http URL.
+func rpcURL(addr string) string {
+	if rest, ok := strings.CutPrefix(addr, "tcp://"); ok {
+		return "http://" + rest
+	}
+	return addr
+}
+
+// queryJSON runs an ABCI query and decodes its JSON answer, turning a
+// non-zero code into an error with the app's message.
+func queryJSON(ctx context.Context, c chain.Client, path string, v any) error {
+	r, err := c.Query(ctx, path, nil)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", path, err)
+	}
+	if r.Code != 0 {
+		return &exitError{code: 1, err: fmt.Errorf("query %s: %s (code %d)", path, r.Log, r.Code)}
+	}
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return fmt.Errorf("query %s: decode: %w", path, err)
+	}
+	return nil
+}

@@ -314,3 +314,54 @@ func queryJSON(ctx context.Context, c chain.Client, path string, v any) error {
 	}
 	return nil
 }
+
+func newTestnetCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "testnet", Short: "Local multi-validator networks"}
+	var (
+		n         int
+		out       string
+		chainID   string
+		basePort  int
+		blockTime time.Duration
+		funds     string
+	)
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write N validator homes with one genesis and persistent peers",
+		Long: `Write N validator homes DIR/node0 … DIR/node<N-1> sharing one genesis, each
+listing the others as persistent peers on 127.0.0.1 (P2P port base+10i, RPC
+base+10i+1) and holding its own funded dev key. Start each with
+  deai node start --home DIR/nodeI`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			amt, err := tx.ParseAmount(funds)
+			if err != nil {
+				return fmt.Errorf("--funds: %w", err)
+			}
+			tn, err := node.InitTestnet(node.TestnetOptions{
+				N: n, OutDir: out, ChainID: chainID, BasePort: basePort, BlockTime: blockTime, Funds: amt,
+				Passphrase: []byte(os.Getenv(PassphraseEnv)),
+			})
+			if err != nil {
+				return err
+			}
+			return env.Print(tn, func(w io.Writer) error {
+				fmt.Fprintf(w, "testnet %s: %d validators in %s\n", tn.ChainID, len(tn.Nodes), out)
+				for _, nd := range tn.Nodes {
+					fmt.Fprintf(w, "  %s  rpc %s  p2p %s  dev %s\n", nd.Home, rpcURL(nd.RPCAddr), nd.P2PAddr, nd.DevAddress)
+				}
+				fmt.Fprintf(w, "start each with: deai node start --home %s/nodeI\n", out)
+				return nil
+			})
+		},
+	}
+	initCmd.Flags().IntVar(&n, "validators", 4, "number of validators")
+	initCmd.Flags().StringVar(&out, "out", "", "output directory (required)")
+	initCmd.Flags().StringVar(&chainID, "chain-id", "deai-testnet", "chain id")
+	initCmd.Flags().IntVar(&basePort, "base-port", chain.DefaultTestnetBasePort, "first P2P port")
+	initCmd.Flags().DurationVar(&blockTime, "block-time", chain.DefaultTestnetBlockTime, "target block interval")
+	initCmd.Flags().StringVar(&funds, "funds", "1000000deai", "genesis balance of each validator's dev key")
+	_ = initCmd.MarkFlagRequired("out")
+	cmd.AddCommand(initCmd)
+	return cmd
+}

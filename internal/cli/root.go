@@ -88,6 +88,9 @@ func NewRoot(env *Env) *cobra.Command {
 		newUpCmd(env),
 		newInitCmd(env),
 		newNodeCmd(env),
+		newTestnetCmd(env),
+		newTxCmd(env),
+		newQueryCmd(env),
 		newModelCmd(env),
 		newWalletCmd(env),
 	)

@@ -1,0 +1,138 @@
+package yuma
+
+import "math/bits"
+
+// The epoch works in I32F32: signed Q32.32 numbers held in an int64, as in
+// subtensor (substrate_fixed). Multiplication and division go through a
+// 128-bit intermediate (math/bits), truncate like the fixed crate does
+// (multiplication towards minus infinity, division towards zero) and
+// saturate instead of overflowing.
+
+const (
+	fracBits = 32
+	one      = int64(1) << fracBits // 1.0
+	half     = one >> 1             // 0.5
+	maxFix   = int64(^uint64(0) >> 1)
+	minFix   = -maxFix - 1
+	u16Max   = 65535
+)
+
+// mulFix returns a·b rounded towards minus infinity, saturated.
+func mulFix(a, b int64) int64 {
+	neg := (a < 0) != (b < 0)
+	hi, lo := bits.Mul64(absU(a), absU(b))
+	// |a·b| >> 32 as a 96-bit number; it fits in 63 bits when hi < 2^31.
+	q := hi<<(64-fracBits) | lo>>fracBits
+	exact := lo<<(64-fracBits) == 0
+	if hi>>(fracBits-1) != 0 {
+		if neg {
+			return minFix
+		}
+		return maxFix
+	}
+	if !neg {
+		return int64(q)
+	}
+	if !exact {
+		q++ // floor of a negative number
+	}
+	return -int64(q)
+}
+
+// divFix returns a/b truncated towards zero, saturated; b must not be zero.
+func divFix(a, b int64) int64 {
+	neg := (a < 0) != (b < 0)
+	ua, ub := absU(a), absU(b)
+	hi, lo := ua>>(64-fracBits), ua<<fracBits
+	if hi >= ub {
+		if neg {
+			return minFix
+		}
+		return maxFix
+	}
+	q, _ := bits.Div64(hi, lo, ub)
+	if q > uint64(maxFix) {
+		if neg {
+			return minFix
+		}
+		return maxFix
+	}
+	if neg {
+		return -int64(q)
+	}
+	return int64(q)
+}
+
+// ratioFix returns num/den as I32F32, rounded down and saturated: exactly
+// the I32F32 quotient of the integers num and den (den > 0).
+func ratioFix(num, den uint64) int64 {
+	hi, lo := num>>(64-fracBits), num<<fracBits
+	if hi >= den {
+		return maxFix
+	}
+	q, _ := bits.Div64(hi, lo, den)
+	if q > uint64(maxFix) {
+		return maxFix
+	}
+	return int64(q)
+}
+
+// toU16 stores a ratio as u16: floor(x·65535), clamped to [0, 65535]
+// (subtensor's fixed_proportion_to_u16).
+func toU16(x int64) uint16 {
+	if x <= 0 {
+		return 0
+	}
+	if x >= one {
+		return u16Max
+	}
+	return uint16((uint64(x) * u16Max) >> fracBits)
+}
+
+// u16Ratio reads a u16 parameter as a ratio: v/65535 in I32F32.
+func u16Ratio(v uint16) int64 { return ratioFix(uint64(v), u16Max) }
+
+func absU(x int64) uint64 {
+	if x < 0 {
+		return uint64(-x) // -minFix wraps to 2^63, which is its magnitude
+	}
+	return uint64(x)
+}
+
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if (s > a) != (b > 0) {
+		if b > 0 {
+			return maxFix
+		}
+		return minFix
+	}
+	return s
+}
+
+func clampFix(v, lo, hi int64) int64 { return max(min(v, hi), lo) }
+
+// ln2Q58 is ln 2 in Q6.58, rounded to nearest.
+const ln2Q58 = 199786072581291495
+
+// expFix returns e^x for x in I32F32, with x first clamped to [-20, 20] as
+// subtensor's exp_safe does. The result is within one unit in the last
+// place of the exact value. It reduces x = k·ln2 + r with r in [0, ln2),
+// sums the Taylor series of e^r in Q2.62 and shifts by k.
+func expFix(x int64) int64 {
+	x = clampFix(x, -20*one, 20*one)
+	x58 := x << 26 // |x| ≤ 20 fits Q6.58
+	k := x58 / ln2Q58
+	if x58%ln2Q58 < 0 {
+		k-- // floor division
+	}
+	r62 := uint64(x58-k*ln2Q58) << 4
+	sum, term := uint64(1)<<62, uint64(1)<<62
+	for i := uint64(1); term != 0; i++ {
+		hi, lo := bits.Mul64(term, r62)
+		term = (hi<<2 | lo>>62) / i
+		sum += term
+	}
+	// sum is Q2.62; the result is sum·2^k in Q32.32. k is in [-29, 28].
+	return int64(sum >> uint(30-k))
+}

@@ -553,3 +553,6 @@ func (f *File) GetInt32s(key string) ([]int32, bool) {
 	}
 	return out, true
 }
+
+// Bytes returns the whole file (the mapping); valid until Close.
+func (f *File) Bytes() []byte { return f.data }

@@ -1,0 +1,321 @@
+package infer
+
+import (
+	"math"
+
+	"github.com/deai-network/deai/internal/errs"
+	"github.com/deai-network/deai/internal/infer/tensor"
+)
+
+// maxBatch is the number of prompt tokens processed per batched step.
+const maxBatch = 64
+
+// Session holds one sequence's KV cache and scratch buffers. It is not safe
+// for concurrent use; create one per request. Its steady-state forward pass
+// does not allocate.
+type Session struct {
+	m    *Model
+	pool *tensor.Pool
+	k, v [][]float32 // per layer: [ctx][kvDim]
+
+	// one-token scratch
+	x, xb, xb2, q, hb, hb2, att, logits []float32
+	vec                                 tensor.Vec
+
+	// batch scratch, maxBatch rows each
+	bx, bxb, bxb2, bq, bhb, bhb2 []float32
+	vecs                         []tensor.Vec
+}
+
+// NewSession allocates a KV cache of the model's context length. The memory
+// is touched only as positions are used. Close releases the worker threads.
+func (m *Model) NewSession() *Session {
+	h := &m.hp
+	kvDim := h.kvHeads * h.headDim
+	qDim := h.heads * h.headDim
+	s := &Session{m: m, pool: tensor.NewPool(m.opts.Threads)}
+	s.k = make([][]float32, h.layers)
+	s.v = make([][]float32, h.layers)
+	for l := range s.k {
+		s.k[l] = make([]float32, h.ctx*kvDim)
+		s.v[l] = make([]float32, h.ctx*kvDim)
+	}
+	s.x = make([]float32, h.dim)
+	s.xb = make([]float32, max(h.dim, qDim))
+	s.xb2 = make([]float32, max(h.dim, qDim))
+	s.q = make([]float32, qDim)
+	s.hb = make([]float32, h.ffn)
+	s.hb2 = make([]float32, h.ffn)
+	s.att = make([]float32, h.ctx)
+	s.logits = make([]float32, h.vocab)
+	return s
+}
+
+// Close stops the session's worker threads.
+func (s *Session) Close() { s.pool.Close() }
+
+// rmsnorm computes out = w ⊙ (x / sqrt(mean(x²) + eps)) in llama2.c's order.
+func rmsnorm(out, x, w []float32, eps float32) {
+	var ss float32
+	for _, v := range x {
+		ss += float32(v * v)
+	}
+	ss = ss/float32(len(x)) + eps
+	ss = 1 / float32(math.Sqrt(float64(ss)))
+	for i, v := range x {
+		out[i] = w[i] * float32(ss*v)
+	}
+}
+
+// rope rotates the first nRot dims of each of the n heads of x at pos.
+func (s *Session) rope(x []float32, n, pos int) {
+	h := &s.m.hp
+	half := h.nRot / 2
+	cos := s.m.cos[pos*half : (pos+1)*half]
+	sin := s.m.sin[pos*half : (pos+1)*half]
+	for hd := 0; hd < n; hd++ {
+		v := x[hd*h.headDim : (hd+1)*h.headDim]
+		if h.neox {
+			for i := 0; i < half; i++ {
+				a, b := v[i], v[i+half]
+				v[i] = float32(a*cos[i]) - float32(b*sin[i])
+				v[i+half] = float32(a*sin[i]) + float32(b*cos[i])
+			}
+			continue
+		}
+		for i := 0; i < half; i++ {
+			a, b := v[2*i], v[2*i+1]
+			v[2*i] = float32(a*cos[i]) - float32(b*sin[i])
+			v[2*i+1] = float32(a*sin[i]) + float32(b*cos[i])
+		}
+	}
+}
+
+// attend computes multi-head attention of q (all heads) at pos over the
+// layer's cache into out.
+func (s *Session) attend(l, pos int, q, out []float32) {
+	h := &s.m.hp
+	hd, kvDim := h.headDim, h.kvHeads*h.headDim
+	group := h.heads / h.kvHeads
+	kc, vc := s.k[l], s.v[l]
+	sqrtHD := float32(math.Sqrt(float64(hd)))
+	att := s.att[:pos+1]
+	for head := 0; head < h.heads; head++ {
+		qh := q[head*hd : (head+1)*hd]
+		off := (head / group) * hd
+		for t := range att {
+			k := kc[t*kvDim+off : t*kvDim+off+hd]
+			var score float32
+			for i, qv := range qh {
+				score += float32(qv * k[i])
+			}
+			att[t] = score / sqrtHD
+		}
+		softmax(att)
+		o := out[head*hd : (head+1)*hd]
+		clear(o)
+		for t, a := range att {
+			v := vc[t*kvDim+off : t*kvDim+off+hd]
+			for i := range o {
+				o[i] += float32(a * v[i])
+			}
+		}
+	}
+}
+
+func softmax(x []float32) {
+	maxv := x[0]
+	for _, v := range x[1:] {
+		maxv = max(maxv, v)
+	}
+	var sum float32
+	for i, v := range x {
+		x[i] = float32(math.Exp(float64(v - maxv)))
+		sum += x[i]
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+func silu(x float32) float32 { return x * (1 / (1 + float32(math.Exp(float64(-x))))) }
+
+func addBias(x, b []float32) {
+	for i := range b {
+		x[i] += b[i]
+	}
+}
+
+func (s *Session) checkPos(op string, token, pos int) error {
+	if pos < 0 || pos >= s.m.hp.ctx {
+		return errs.E(op, errs.Invalid, "position %d outside the context of %d tokens", pos, s.m.hp.ctx)
+	}
+	if token < 0 || token >= s.m.hp.vocab {
+		return errs.E(op, errs.Invalid, "token %d outside the vocabulary of %d", token, s.m.hp.vocab)
+	}
+	return nil
+}
+
+// Forward runs one token at position pos (positions before pos must already
+// be in the cache) and returns the logits. The slice belongs to the session
+// and is overwritten by the next call.
+func (s *Session) Forward(token, pos int) ([]float32, error) {
+	if err := s.checkPos("forward", token, pos); err != nil {
+		return nil, err
+	}
+	s.forward(token, pos)
+	s.vec.Set(s.xb[:s.m.hp.dim])
+	tensor.MatVec(s.pool, s.logits, s.m.output, &s.vec)
+	return s.logits, nil
+}
+
+// forward runs the blocks and the final norm; the normalized hidden state is
+// left in s.xb[:dim].
+func (s *Session) forward(token, pos int) {
+	m, h := s.m, &s.m.hp
+	kvDim := h.kvHeads * h.headDim
+	x := s.x
+	m.embd.Row(token, x)
+	for li := range m.layers {
+		l := &m.layers[li]
+		xb := s.xb[:h.dim]
+		rmsnorm(xb, x, l.attnNorm, h.eps)
+		s.vec.Set(xb)
+		kslot := s.k[li][pos*kvDim : (pos+1)*kvDim]
+		vslot := s.v[li][pos*kvDim : (pos+1)*kvDim]
+		tensor.MatVec(s.pool, s.q, l.wq, &s.vec)
+		tensor.MatVec(s.pool, kslot, l.wk, &s.vec)
+		tensor.MatVec(s.pool, vslot, l.wv, &s.vec)
+		if l.bq != nil {
+			addBias(s.q, l.bq)
+			addBias(kslot, l.bk)
+			addBias(vslot, l.bv)
+		}
+		s.rope(s.q, h.heads, pos)
+		s.rope(kslot, h.kvHeads, pos)
+		o := s.xb2[:len(s.q)]
+		s.attend(li, pos, s.q, o)
+		s.vec.Set(o)
+		tensor.MatVec(s.pool, xb, l.wo, &s.vec)
+		for i := range x {
+			x[i] += xb[i]
+		}
+		rmsnorm(xb, x, l.ffnNorm, h.eps)
+		s.vec.Set(xb)
+		tensor.MatVec(s.pool, s.hb, l.gate, &s.vec)
+		tensor.MatVec(s.pool, s.hb2, l.up, &s.vec)
+		for i, g := range s.hb {
+			s.hb[i] = silu(g) * s.hb2[i]
+		}
+		s.vec.Set(s.hb)
+		tensor.MatVec(s.pool, xb, l.down, &s.vec)
+		for i := range x {
+			x[i] += xb[i]
+		}
+	}
+	rmsnorm(s.xb[:h.dim], x, m.outNorm, h.eps)
+}
+
+func (s *Session) ensureBatch() {
+	if s.bx != nil {
+		return
+	}
+	h := &s.m.hp
+	qDim := h.heads * h.headDim
+	w := max(h.dim, qDim)
+	s.bx = make([]float32, maxBatch*h.dim)
+	s.bxb = make([]float32, maxBatch*w)
+	s.bxb2 = make([]float32, maxBatch*w)
+	s.bq = make([]float32, maxBatch*qDim)
+	s.bhb = make([]float32, maxBatch*h.ffn)
+	s.bhb2 = make([]float32, maxBatch*h.ffn)
+	s.vecs = make([]tensor.Vec, maxBatch)
+}
+
+// setVecs points the first n batch vectors at rows of buf of width w.
+func (s *Session) setVecs(buf []float32, n, w int) []tensor.Vec {
+	for t := 0; t < n; t++ {
+		s.vecs[t].Set(buf[t*w : (t+1)*w])
+	}
+	return s.vecs[:n]
+}
+
+// batch runs tokens at positions start.. through the blocks with
+// matrix-matrix products and leaves the final-normalized hidden states in
+// s.bxb (row width dim). The results equal those of forward, bit for bit.
+func (s *Session) batch(tokens []int, start int) {
+	s.ensureBatch()
+	m, h := s.m, &s.m.hp
+	n := len(tokens)
+	dim, kvDim, qDim := h.dim, h.kvHeads*h.headDim, h.heads*h.headDim
+	for t, tok := range tokens {
+		m.embd.Row(tok, s.bx[t*dim:(t+1)*dim])
+	}
+	for li := range m.layers {
+		l := &m.layers[li]
+		for t := 0; t < n; t++ {
+			rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], l.attnNorm, h.eps)
+		}
+		vs := s.setVecs(s.bxb, n, dim)
+		tensor.MatMul(s.pool, s.bq, l.wq, vs, qDim)
+		tensor.MatMul(s.pool, s.k[li][start*kvDim:], l.wk, vs, kvDim)
+		tensor.MatMul(s.pool, s.v[li][start*kvDim:], l.wv, vs, kvDim)
+		for t := 0; t < n; t++ {
+			q := s.bq[t*qDim : (t+1)*qDim]
+			kslot := s.k[li][(start+t)*kvDim : (start+t+1)*kvDim]
+			if l.bq != nil {
+				addBias(q, l.bq)
+				addBias(kslot, l.bk)
+				addBias(s.v[li][(start+t)*kvDim:(start+t+1)*kvDim], l.bv)
+			}
+			s.rope(q, h.heads, start+t)
+			s.rope(kslot, h.kvHeads, start+t)
+		}
+		for t := 0; t < n; t++ {
+			s.attend(li, start+t, s.bq[t*qDim:(t+1)*qDim], s.bxb2[t*qDim:(t+1)*qDim])
+		}
+		vs = s.setVecs(s.bxb2, n, qDim)
+		tensor.MatMul(s.pool, s.bxb, l.wo, vs, dim)
+		for i := range s.bx[:n*dim] {
+			s.bx[i] += s.bxb[i]
+		}
+		for t := 0; t < n; t++ {
+			rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], l.ffnNorm, h.eps)
+		}
+		vs = s.setVecs(s.bxb, n, dim)
+		tensor.MatMul(s.pool, s.bhb, l.gate, vs, h.ffn)
+		tensor.MatMul(s.pool, s.bhb2, l.up, vs, h.ffn)
+		for i, g := range s.bhb[:n*h.ffn] {
+			s.bhb[i] = silu(g) * s.bhb2[i]
+		}
+		vs = s.setVecs(s.bhb, n, h.ffn)
+		tensor.MatMul(s.pool, s.bxb, l.down, vs, dim)
+		for i := range s.bx[:n*dim] {
+			s.bx[i] += s.bxb[i]
+		}
+	}
+	for t := 0; t < n; t++ {
+		rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], m.outNorm, h.eps)
+	}
+}
+
+// Prefill runs tokens at positions start, start+1, … in batches and returns
+// the logits of the last one (bit-identical to calling Forward per token).
+func (s *Session) Prefill(tokens []int, start int) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, errs.E("prefill", errs.Invalid, "no tokens")
+	}
+	for i, tok := range tokens {
+		if err := s.checkPos("prefill", tok, start+i); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < len(tokens); i += maxBatch {
+		s.batch(tokens[i:min(i+maxBatch, len(tokens))], start+i)
+	}
+	dim := s.m.hp.dim
+	last := (len(tokens) - 1) % maxBatch
+	s.vec.Set(s.bxb[last*dim : (last+1)*dim])
+	tensor.MatVec(s.pool, s.logits, s.m.output, &s.vec)
+	return s.logits, nil
+}

@@ -91,6 +91,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newTestnetCmd(env),
 		newTxCmd(env),
 		newQueryCmd(env),
+		newBenchCmd(env),
 		newModelCmd(env),
 		newWalletCmd(env),
 	)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -208,6 +209,9 @@ type Options struct {
 	// RPCAddr, if set, overrides the home's CometBFT RPC listen address for
 	// this run only.
 	RPCAddr string
+	// Configure, if set, edits CometBFT's config for this run (benchmarks,
+	// tests); it is not saved.
+	Configure func(*cmtcfg.Config)
 }
 
 // Node is a running deai node: the ledger app on an embedded CometBFT node.
@@ -249,6 +253,9 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		Configure: func(c *cmtcfg.Config) {
 			if o.RPCAddr != "" {
 				c.RPC.ListenAddress = o.RPCAddr
+			}
+			if o.Configure != nil {
+				o.Configure(c)
 			}
 		},
 	})
@@ -299,4 +306,20 @@ func Run(ctx context.Context, o Options, ready func(*Node) error) error {
 	}
 	<-ctx.Done()
 	return n.Stop()
+}
+
+// queryInto runs an ABCI query and decodes its JSON answer; a non-zero code
+// is an error carrying the app's message.
+func queryInto(ctx context.Context, c chain.Client, path string, v any) error {
+	r, err := c.Query(ctx, path, nil)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", path, err)
+	}
+	if r.Code != 0 {
+		return fmt.Errorf("query %s: %s (code %d)", path, r.Log, r.Code)
+	}
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		return fmt.Errorf("query %s: decode: %w", path, err)
+	}
+	return nil
 }

@@ -77,7 +77,7 @@ func newTxCmd(env *Env) *cobra.Command {
 				return err
 			}
 			if passFile == "" {
-				if _, set := os.LookupEnv(PassphraseEnv); !set {
+				if os.Getenv(PassphraseEnv) == "" {
 					// Devnet convenience: `deai init` keeps a generated
 					// passphrase next to the config.
 					if p := filepath.Join(env.Home, "config", from+".passphrase"); fileExists(p) {

@@ -232,9 +232,10 @@ func compute(in *Input, p Params) *state {
 				}
 			}
 			if sum > 0 { // step 9
+				d := newDivider(sum)
 				for _, e := range in.Weights[i] {
 					if v := row[e.UID]; v != 0 {
-						row[e.UID] = ratioFix(uint64(v), sum)
+						row[e.UID] = d.div(uint64(v))
 					}
 				}
 			}
@@ -257,8 +258,8 @@ func compute(in *Input, p Params) *state {
 			wc := clip(w, st.consensus[j])
 			vt = satAdd(vt, wc)
 			if a != 0 {
-				st.rank[j] = satAdd(st.rank[j], mulFix(a, wc))
-				prerank[j] = satAdd(prerank[j], mulFix(a, w))
+				st.rank[j] = satAdd(st.rank[j], mulPos(a, wc))
+				prerank[j] = satAdd(prerank[j], mulPos(a, w))
 			}
 		}
 		st.vtrust[i] = vt
@@ -338,10 +339,14 @@ func (st *state) bondsV2(W []int64, p Params) {
 				colRaw[e.UID] += uint64(e.Value)
 			}
 		}
+		div := make([]divider, n)
+		for j, s := range colRaw {
+			div[j] = newDivider(s)
+		}
 		for r, i := range st.rows {
 			for _, e := range in.Bonds[i] {
 				if k := r*n + int(e.UID); B[k] != 0 {
-					B[k] = ratioFix(uint64(B[k]), colRaw[e.UID])
+					B[k] = div[e.UID].div(uint64(B[k]))
 				}
 			}
 		}
@@ -359,7 +364,7 @@ func (st *state) bondsV2(W []int64, p Params) {
 			if w == 0 {
 				continue
 			}
-			if v := mulFix(bondWeight(w, st.consensus[j], beta), a); v > 0 {
+			if v := mulPos(bondWeight(w, st.consensus[j], beta), a); v > 0 {
 				dB[r*n+j] = v
 				col[j] = satAdd(col[j], v)
 			}
@@ -369,13 +374,16 @@ func (st *state) bondsV2(W []int64, p Params) {
 
 	// B_ema = α·ΔB + (1−α)·B_old, column-normalized.
 	clear(col)
-	for k := range B {
-		v := satAdd(mulFix(alpha, dB[k]), mulFix(one-alpha, B[k]))
-		if v <= 0 {
-			v = 0
+	for r := range st.rows {
+		row, drow := B[r*n:(r+1)*n], dB[r*n:(r+1)*n]
+		for j, d := range drow {
+			if d == 0 && row[j] == 0 {
+				continue
+			}
+			v := satAdd(mulPos(alpha, d), mulPos(one-alpha, row[j]))
+			row[j] = v
+			col[j] = satAdd(col[j], v)
 		}
-		B[k] = v
-		col[k%n] = satAdd(col[k%n], v)
 	}
 	colNormalize(B, col, n)
 
@@ -385,7 +393,7 @@ func (st *state) bondsV2(W []int64, p Params) {
 		var d int64
 		for j, b := range B[r*n : (r+1)*n] {
 			if b != 0 && st.incentive[j] != 0 {
-				d = satAdd(d, mulFix(st.incentive[j], b))
+				d = satAdd(d, mulPos(st.incentive[j], b))
 			}
 		}
 		st.dividends[i] = d
@@ -394,14 +402,12 @@ func (st *state) bondsV2(W []int64, p Params) {
 
 	// Storage: column max-upscale.
 	clear(col)
-	for k, b := range B {
-		col[k%n] = max(col[k%n], b)
-	}
-	for k, b := range B {
-		if m := col[k%n]; b != 0 && m != 0 {
-			B[k] = divFix(b, m)
+	for r := range st.rows {
+		for j, b := range B[r*n : (r+1)*n] {
+			col[j] = max(col[j], b)
 		}
 	}
+	colNormalize(B, col, n)
 	st.bonds = B
 }
 
@@ -438,9 +444,9 @@ func (st *state) bondsV3(W []int64, p Params) {
 			var v int64
 			if liquid {
 				a := liquidAlpha(st.consensus[j], wb, old, lo, hi, steep)
-				v = min(satAdd(mulFix(one-a, old), max(mulFix(a, wb), 0)), one)
+				v = min(satAdd(mulPos(one-a, old), mulPos(a, wb)), one)
 			} else {
-				v = min(satAdd(mulFix(alpha, wb), mulFix(one-alpha, old)), one)
+				v = min(satAdd(mulPos(alpha, wb), mulPos(one-alpha, old)), one)
 			}
 			B[k] = max(v, 0)
 		}
@@ -448,15 +454,21 @@ func (st *state) bondsV3(W []int64, p Params) {
 
 	// B̂ = colnorm(B); D_i = a_i · Σ_j B̂_ij·I_j, normalized.
 	col := make([]int64, n)
-	for k, b := range B {
-		col[k%n] = satAdd(col[k%n], b)
+	for r := range st.rows {
+		for j, b := range B[r*n : (r+1)*n] {
+			col[j] = satAdd(col[j], b)
+		}
+	}
+	div := make([]divider, n)
+	for j, s := range col {
+		div[j] = newDivider(uint64(s))
 	}
 	st.dividends = make([]int64, n)
 	for r, i := range st.rows {
 		var t int64
 		for j, b := range B[r*n : (r+1)*n] {
 			if b != 0 && st.incentive[j] != 0 {
-				t = satAdd(t, mulFix(divFix(b, col[j]), st.incentive[j]))
+				t += mulPos(div[j].div(uint64(b)), st.incentive[j])
 			}
 		}
 		st.dividends[i] = mulFix(t, st.act[i])
@@ -625,10 +637,17 @@ func isZero(x []int64) bool {
 
 // colNormalize divides each cell of the row-major matrix M (n columns) by
 // its column sum; zero columns stay zero.
+// Cells and sums are non-negative.
 func colNormalize(M, col []int64, n int) {
-	for k, v := range M {
-		if s := col[k%n]; v != 0 && s != 0 {
-			M[k] = divFix(v, s)
+	div := make([]divider, n)
+	for j, s := range col {
+		div[j] = newDivider(uint64(s))
+	}
+	for r := 0; r < len(M); r += n {
+		for j, v := range M[r : r+n] {
+			if v != 0 && col[j] != 0 {
+				M[r+j] = div[j].div(uint64(v))
+			}
 		}
 	}
 }

@@ -19,6 +19,22 @@ const (
 
 // mulFix returns a·b rounded towards minus infinity, saturated.
 func mulFix(a, b int64) int64 {
+	if a >= 0 && b >= 0 {
+		return mulPos(a, b)
+	}
+	return mulFixSigned(a, b)
+}
+
+// mulPos is mulFix for a, b ≥ 0, small enough to inline in hot loops.
+func mulPos(a, b int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi>>(fracBits-1) != 0 {
+		return maxFix
+	}
+	return int64(hi<<(64-fracBits) | lo>>fracBits)
+}
+
+func mulFixSigned(a, b int64) int64 {
 	neg := (a < 0) != (b < 0)
 	hi, lo := bits.Mul64(absU(a), absU(b))
 	// |a·b| >> 32 as a 96-bit number; it fits in 63 bits when hi < 2^31.
@@ -90,7 +106,7 @@ func toU16(x int64) uint16 {
 }
 
 // u16Ratio reads a u16 parameter as a ratio: v/65535 in I32F32.
-func u16Ratio(v uint16) int64 { return ratioFix(uint64(v), u16Max) }
+func u16Ratio(v uint16) int64 { return int64(uint64(v) << fracBits / u16Max) }
 
 func absU(x int64) uint64 {
 	if x < 0 {
@@ -126,13 +142,69 @@ func expFix(x int64) int64 {
 	if x58%ln2Q58 < 0 {
 		k-- // floor division
 	}
-	r62 := uint64(x58-k*ln2Q58) << 4
-	sum, term := uint64(1)<<62, uint64(1)<<62
-	for i := uint64(1); term != 0; i++ {
-		hi, lo := bits.Mul64(term, r62)
-		term = (hi<<2 | lo>>62) / i
-		sum += term
-	}
+	r := uint64(x58-k*ln2Q58) << 4
+	// Horner form of the Taylor series, 19 terms: the last is below 2^-62.
+	// Constant divisors compile to multiplications.
+	s := uint64(1) << 62
+	s = horner(s, r, 19)
+	s = horner(s, r, 18)
+	s = horner(s, r, 17)
+	s = horner(s, r, 16)
+	s = horner(s, r, 15)
+	s = horner(s, r, 14)
+	s = horner(s, r, 13)
+	s = horner(s, r, 12)
+	s = horner(s, r, 11)
+	s = horner(s, r, 10)
+	s = horner(s, r, 9)
+	s = horner(s, r, 8)
+	s = horner(s, r, 7)
+	s = horner(s, r, 6)
+	s = horner(s, r, 5)
+	s = horner(s, r, 4)
+	s = horner(s, r, 3)
+	s = horner(s, r, 2)
+	s = horner(s, r, 1)
+	sum := s
 	// sum is Q2.62; the result is sum·2^k in Q32.32. k is in [-29, 28].
 	return int64(sum >> uint(30-k))
+}
+
+// horner returns 1 + r·s/k in Q2.62.
+func horner(s, r, k uint64) uint64 {
+	hi, lo := bits.Mul64(s, r)
+	return 1<<62 + (hi<<2|lo>>62)/k
+}
+
+// divider computes floor(v·2^32/s) for a fixed s > 0 (I32F32 division of
+// v by s for v, s ≥ 0), exactly like ratioFix and divFix but with a
+// multiplication by a precomputed reciprocal instead of a hardware divide:
+// the estimate floor(N·m/2^64) with m = ceil(2^64/s) is q or q+1, and one
+// comparison corrects it.
+type divider struct{ s, m uint64 }
+
+func newDivider(s uint64) divider {
+	if s <= 1 {
+		return divider{s: s}
+	}
+	q, r := bits.Div64(1, 0, s)
+	if r != 0 {
+		q++
+	}
+	return divider{s: s, m: q}
+}
+
+func (d divider) div(v uint64) int64 {
+	if v>>(64-fracBits) != 0 || d.m == 0 {
+		return ratioFix(v, d.s)
+	}
+	N := v << fracBits
+	q, _ := bits.Mul64(N, d.m)
+	if hi, lo := bits.Mul64(q, d.s); hi != 0 || lo > N {
+		q--
+	}
+	if q > uint64(maxFix) {
+		return maxFix
+	}
+	return int64(q)
 }

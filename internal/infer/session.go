@@ -92,37 +92,48 @@ func (s *Session) rope(x []float32, n, pos int) {
 }
 
 // attend computes multi-head attention of q (all heads) at pos over the
-// layer's cache into out.
+// layer's cache into out. Scores are q·k summed in index order (DotF32's
+// order, which for rows shorter than 32 is plain sequential summation).
 func (s *Session) attend(l, pos int, q, out []float32) {
 	h := &s.m.hp
 	hd, kvDim := h.headDim, h.kvHeads*h.headDim
 	group := h.heads / h.kvHeads
-	kc, vc := s.k[l], s.v[l]
+	kc, vc := s.k[l][:(pos+1)*kvDim], s.v[l][:(pos+1)*kvDim]
 	sqrtHD := float32(math.Sqrt(float64(hd)))
 	att := s.att[:pos+1]
 	for head := 0; head < h.heads; head++ {
-		qh := q[head*hd : (head+1)*hd]
+		qh := q[head*hd : (head+1)*hd : (head+1)*hd]
 		off := (head / group) * hd
-		for t := range att {
-			k := kc[t*kvDim+off : t*kvDim+off+hd]
-			var score float32
-			for i, qv := range qh {
-				score += float32(qv * k[i])
+		if hd >= 32 {
+			for t := range att {
+				att[t] = tensor.DotF32(qh, kc[t*kvDim+off:t*kvDim+off+hd]) / sqrtHD
 			}
-			att[t] = score / sqrtHD
+		} else {
+			for t := range att {
+				k := kc[t*kvDim+off : t*kvDim+off+hd : t*kvDim+off+hd]
+				k = k[:len(qh)]
+				var score float32
+				for i, qv := range qh {
+					score += float32(qv * k[i])
+				}
+				att[t] = score / sqrtHD
+			}
 		}
 		softmax(att)
-		o := out[head*hd : (head+1)*hd]
+		o := out[head*hd : (head+1)*hd : (head+1)*hd]
 		clear(o)
 		for t, a := range att {
-			v := vc[t*kvDim+off : t*kvDim+off+hd]
-			for i := range o {
-				o[i] += float32(a * v[i])
+			v := vc[t*kvDim+off : t*kvDim+off+hd : t*kvDim+off+hd]
+			v = v[:len(o)]
+			for i, vv := range v {
+				o[i] += float32(a * vv)
 			}
 		}
 	}
 }
 
+// softmax normalizes x in place (max subtracted first), with the
+// deterministic tensor.Exp.
 func softmax(x []float32) {
 	maxv := x[0]
 	for _, v := range x[1:] {
@@ -130,15 +141,16 @@ func softmax(x []float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		x[i] = float32(math.Exp(float64(v - maxv)))
-		sum += x[i]
+		e := tensor.Exp(v - maxv)
+		x[i] = e
+		sum += e
 	}
 	for i := range x {
 		x[i] /= sum
 	}
 }
 
-func silu(x float32) float32 { return x * (1 / (1 + float32(math.Exp(float64(-x))))) }
+func silu(x float32) float32 { return x * (1 / (1 + tensor.Exp(-x))) }
 
 func addBias(x, b []float32) {
 	for i := range b {

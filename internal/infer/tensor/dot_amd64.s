@@ -1,13 +1,22 @@
 #include "textflag.h"
 
-// func dotF32AVX2Body(a, b *float32, n int, s *[32]float32)
-// n is a positive multiple of 32. s[j] = sum over chunks of a[i+j]*b[i+j],
-// product rounded, then added (no FMA), matching dotF32Go.
-TEXT ·dotF32AVX2Body(SB), NOSPLIT, $0-32
+// HSUM8 reduces Y0 to X0[0] as ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
+#define HSUM8 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVHLPS     X0, X0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VADDSS       X1, X0, X0
+
+// func dotF32AVX2Body(a, b *float32, n int) float32
+// n is a positive multiple of 32. Partial sums s[j] over i%32 == j, product
+// rounded then added (no FMA), reduced as c[k] = (s[k]+s[8+k]) +
+// (s[16+k]+s[24+k]) and HSUM8, matching dotF32Go.
+TEXT ·dotF32AVX2Body(SB), NOSPLIT, $0-28
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
 	MOVQ n+16(FP), CX
-	MOVQ s+24(FP), DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -31,21 +40,13 @@ f32loop:
 	SUBQ    $32, CX
 	JNZ     f32loop
 
-	VMOVUPS Y0, 0(DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, 64(DX)
-	VMOVUPS Y3, 96(DX)
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8
 	VZEROUPPER
+	MOVSS X0, ret+24(FP)
 	RET
-
-// HSUM8 reduces Y0 to X0[0] as ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVHLPS     X0, X0, X1; \
-	VADDPS       X1, X0, X0; \
-	VMOVSHDUP    X0, X1; \
-	VADDSS       X1, X0, X0
 
 // func dotQ8_0AVX2(w, x *byte, nb int) float32
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
@@ -93,10 +94,10 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
 	VPCMPEQW     Y15, Y15, Y15
 	VPSRLW       $15, Y15, Y15
 	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
-	MOVQ         AX, X14
+	VMOVQ        AX, X14
 	VPBROADCASTQ X14, Y14
 	MOVQ         $0x0808080808080808, AX
-	MOVQ         AX, X13
+	VMOVQ        AX, X13
 	VPBROADCASTQ X13, Y13
 
 q4loop:

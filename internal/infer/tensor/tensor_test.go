@@ -285,3 +285,30 @@ func TestNewMatrixErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestExp(t *testing.T) {
+	worst := 0.0
+	for x := float32(-104); x < 89; x += 0.001 {
+		got := float64(Exp(x))
+		want := math.Exp(float64(x))
+		if want == 0 || math.IsInf(want, 0) {
+			continue
+		}
+		if float32(want) == 0 || math.IsInf(float64(float32(want)), 0) {
+			continue
+		}
+		ulp := float64(math.Nextafter32(float32(want), float32(math.Inf(1))) - float32(want))
+		worst = max(worst, math.Abs(got-want)/ulp)
+	}
+	if worst > 1 {
+		t.Errorf("Exp worst error %.3g ulp, want ≤ 1", worst)
+	}
+	for _, tc := range []struct{ in, want float32 }{{0, 1}, {-200, 0}, {100, float32(math.Inf(1))}} {
+		if got := Exp(tc.in); got != tc.want {
+			t.Errorf("Exp(%g) = %g, want %g", tc.in, got, tc.want)
+		}
+	}
+	if n := Exp(float32(math.NaN())); n == n {
+		t.Error("Exp(NaN) is not NaN")
+	}
+}

@@ -27,3 +27,36 @@ func dotF32AVX2(a, b []float32) float32 {
 	}
 	return r
 }
+
+//go:noescape
+func rowsQ8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
+
+//go:noescape
+func rowsQ4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
+
+//go:noescape
+func rowsF32AVX2(w, x *float32, n, rowStride int, dst *float32, rows int)
+
+// matVecRows computes dst[r] for rows [lo, hi) with a row-loop kernel and
+// reports whether it could (AVX2, a supported type, rows a multiple of 32
+// for F32).
+func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool {
+	if !useAVX2 || hi <= lo {
+		return false
+	}
+	_ = dst[hi-1]
+	switch m.Type {
+	case Q8_0:
+		rowsQ8_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[lo], hi-lo)
+	case Q4_0:
+		rowsQ4_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[lo], hi-lo)
+	case F32:
+		if m.Cols%32 != 0 {
+			return false
+		}
+		rowsF32AVX2(&m.f32[lo*m.Cols], &v.X[0], m.Cols, m.rowBytes, &dst[lo], hi-lo)
+	default:
+		return false
+	}
+	return true
+}

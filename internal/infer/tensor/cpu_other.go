@@ -7,3 +7,5 @@ var useAVX2 = false
 func dotF32AVX2(a, b []float32) float32      { return dotF32Go(a, b) }
 func dotQ8_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
 func dotQ4_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
+
+func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool { return false }

@@ -149,6 +149,9 @@ type mmTask struct {
 func (t *mmTask) run(lo, hi int) {
 	if t.v != nil {
 		m, v, dst := t.m, t.v, t.dst
+		if m.matVecRows(lo, hi, v, dst) {
+			return
+		}
 		for r := lo; r < hi; r++ {
 			dst[r] = m.dotRow(r, v)
 		}

@@ -167,8 +167,15 @@ func Quantize(t Type, dst []byte, x []float32) ([]byte, error) {
 	return dst, nil
 }
 
-// roundF rounds half away from zero, like C's roundf.
-func roundF(v float32) int32 { return int32(math.Round(float64(v))) }
+// roundF rounds half away from zero, like C's roundf (v+0.5 is exact in
+// float64 for the magnitudes quantizers see; out-of-range values saturate
+// later via min/max).
+func roundF(v float32) int32 {
+	if v >= 0 {
+		return int32(float64(v) + 0.5)
+	}
+	return -int32(0.5 - float64(v))
+}
 
 // QuantizeQ8_0 writes x (len a multiple of 32) as Q8_0 blocks into dst, which
 // must hold len(x)/32*34 bytes. This is ggml's reference quantizer: d =
@@ -179,9 +186,7 @@ func QuantizeQ8_0(dst []byte, x []float32) {
 		blk := dst[b*BlockQ8_0 : b*BlockQ8_0+BlockQ8_0]
 		var amax float32
 		for _, v := range xs {
-			if a := float32(math.Abs(float64(v))); a > amax {
-				amax = a
-			}
+			amax = max(amax, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
 		}
 		d := amax / 127
 		var id float32

@@ -312,3 +312,37 @@ func TestExp(t *testing.T) {
 		t.Error("Exp(NaN) is not NaN")
 	}
 }
+
+// TestMatVecSIMDEqualsGo: the row-loop assembly kernels used by MatVec give
+// the same bits as the Go kernels.
+func TestMatVecSIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, shape := range [][2]int{{37, 64}, {20, 288}, {5, 172}} {
+		rows, cols := shape[0], shape[1]
+		w := randVec(r, rows*cols, 0.1)
+		x := randVec(r, cols, 1)
+		for _, ty := range []Type{F32, Q8_0, Q4_0} {
+			if cols%ty.BlockSize() != 0 {
+				continue
+			}
+			data, _ := Quantize(ty, nil, w)
+			m, err := NewMatrix(ty, rows, cols, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			simd := make([]float32, rows)
+			ref := make([]float32, rows)
+			var v Vec
+			v.Set(x)
+			MatVec(nil, simd, m, &v)
+			withGo(func() {
+				var v Vec
+				v.Set(x)
+				MatVec(nil, ref, m, &v)
+			})
+			if diff := cmp.Diff(ref, simd); diff != "" {
+				t.Errorf("%s %dx%d: simd differs from go:\n%s", ty, rows, cols, diff)
+			}
+		}
+	}
+}

@@ -136,19 +136,39 @@ func (l *Ledger) apply(ctx *Context, st *state.Overlay, p *prepared) (charged bo
 	return true, nil
 }
 
+// SigState is what a caller already knows about a tx's signature, so that
+// it is verified once: in CheckTx, possibly outside the caller's lock, or
+// not at all for a recheck.
+type SigState uint8
+
+// The states.
+const (
+	SigUnchecked SigState = iota // the ledger verifies it
+	SigValid                     // verified by the caller with the SigVerifier's rules
+	SigInvalid                   // verified by the caller and found invalid
+)
+
 // CheckTx decides whether raw may enter the mempool, running it in full
 // against the check state (the last commit plus every tx admitted since),
 // so that a sender can queue several txs with consecutive nonces. A
-// rejected tx leaves the check state untouched. verified says the caller
-// has already checked the signature of exactly these bytes (a recheck, or
-// a verified-tx cache hit). The check state is reset at Commit.
-func (l *Ledger) CheckTx(raw []byte, verified bool) TxResult {
+// rejected tx leaves the check state untouched. sig says what the caller
+// already knows about the signature of exactly these bytes (SigValid for a
+// recheck or a verified-tx cache hit). The result has no events. The check
+// state is reset at Commit.
+func (l *Ledger) CheckTx(raw []byte, sig SigState) TxResult {
 	if !l.ready {
 		return failed(module.Errorf(module.ReasonInternal, "ledger has no genesis yet"))
 	}
 	p := l.prepare(raw)
-	if p.err == nil && !verified && !l.verifier.Verify(p.tx.PubKey, tx.SignBytesOf(raw), p.tx.Signature) {
-		p.err = errBadSig
+	if p.err == nil {
+		switch sig {
+		case SigInvalid:
+			p.err = errBadSig
+		case SigUnchecked:
+			if !l.verifier.Verify(p.tx.PubKey, tx.SignBytesOf(raw), p.tx.Signature) {
+				p.err = errBadSig
+			}
+		}
 	}
 	ctx := &Context{Height: l.nextHeight, TimeUnixNano: l.lastTimeNs, ChainID: l.chainID, Check: true, Store: l.check}
 	snap := l.check.Snapshot()
@@ -156,7 +176,8 @@ func (l *Ledger) CheckTx(raw []byte, verified bool) TxResult {
 		l.check.RevertTo(snap)
 		return failed(err)
 	}
-	return TxResult{Code: module.OK, Events: ctx.Events}
+	l.check.Forget()
+	return TxResult{Code: module.OK}
 }
 
 // Precheck runs the stateless checks of CheckTx (size, decoding, chain id,
@@ -231,6 +252,7 @@ func (l *Ledger) FinalizeBlock(b Block) (*BlockResult, error) {
 				r.Events = ctx.Events
 			}
 		}
+		l.block.Forget()
 		res.TxResults[i] = r
 		h := tx.HashOf(preps[i].raw)
 		res.TxHashes[i] = h

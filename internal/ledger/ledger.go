@@ -11,7 +11,7 @@
 //
 //	l, _ := ledger.New(ledger.Config{KV: kv})   // loads the last commit from kv
 //	appHash, _ := l.InitChain(genesis, 1)       // once, on an empty kv
-//	res := l.CheckTx(txBytes, false)            // mempool admission, own overlay
+//	res := l.CheckTx(txBytes, ledger.SigUnchecked) // mempool admission, own overlay
 //	br, _ := l.FinalizeBlock(ledger.Block{...}) // execute a block in memory
 //	ws, _ := l.Commit()                         // the writes to persist
 //	kv.Apply(ws)                                // caller persists, atomically

@@ -20,7 +20,7 @@ const fee = tx.Amount(1000)
 func TestLifecycle(t *testing.T) {
 	h := newHarness(t, ledger.Config{}, genesis(2))
 	raw := transfer(t, 0, 0, fee, addr(1), 5*tx.UnitsPerDEAI)
-	if r := h.l.CheckTx(raw, false); !r.OK() {
+	if r := h.l.CheckTx(raw, ledger.SigUnchecked); !r.OK() {
 		t.Fatalf("CheckTx: %d %s", r.Code, r.Log)
 	}
 	res := h.block(raw)
@@ -175,7 +175,7 @@ func TestCheckTxRejects(t *testing.T) {
 				h.block(raw)
 			}
 			before, _ := h.l.Query("/account/" + addr(0).String())
-			r := h.l.CheckTx(raw, false)
+			r := h.l.CheckTx(raw, ledger.SigUnchecked)
 			if r.Code != tt.want {
 				t.Fatalf("code %d (%v) %q, want %d (%v)", r.Code, r.Code, r.Log, tt.want, tt.want)
 			}
@@ -191,7 +191,7 @@ func TestCheckTxRejects(t *testing.T) {
 			}
 			// The check state is untouched: the next valid tx still passes.
 			acct, _ := h.l.Account(addr(0))
-			if r := h.l.CheckTx(transfer(t, 0, acct.Nonce, fee, addr(1), 1), false); !r.OK() {
+			if r := h.l.CheckTx(transfer(t, 0, acct.Nonce, fee, addr(1), 1), ledger.SigUnchecked); !r.OK() {
 				t.Errorf("valid tx after rejection: %d %s", r.Code, r.Log)
 			}
 			// In a block the same tx fails with the same reason and changes nothing.
@@ -216,11 +216,11 @@ func TestCheckTxRejects(t *testing.T) {
 func TestCheckStateQueuesNonces(t *testing.T) {
 	h := newHarness(t, ledger.Config{}, genesis(2))
 	for n := uint64(0); n < 5; n++ {
-		if r := h.l.CheckTx(transfer(t, 0, n, fee, addr(1), 1), false); !r.OK() {
+		if r := h.l.CheckTx(transfer(t, 0, n, fee, addr(1), 1), ledger.SigUnchecked); !r.OK() {
 			t.Fatalf("nonce %d: %s", n, r.Log)
 		}
 	}
-	if r := h.l.CheckTx(transfer(t, 0, 2, fee, addr(1), 1), false); r.Code != module.ReasonBadNonce {
+	if r := h.l.CheckTx(transfer(t, 0, 2, fee, addr(1), 1), ledger.SigUnchecked); r.Code != module.ReasonBadNonce {
 		t.Fatalf("replay in check state: %v", r.Code)
 	}
 	// Committed state is unaffected by CheckTx; a commit resets the check state.
@@ -228,10 +228,10 @@ func TestCheckStateQueuesNonces(t *testing.T) {
 		t.Fatalf("CheckTx leaked into committed state: nonce %d", a.Nonce)
 	}
 	h.block(transfer(t, 0, 0, fee, addr(1), 1))
-	if r := h.l.CheckTx(transfer(t, 0, 1, fee, addr(1), 1), true); !r.OK() {
+	if r := h.l.CheckTx(transfer(t, 0, 1, fee, addr(1), 1), ledger.SigValid); !r.OK() {
 		t.Fatalf("after commit, nonce 1: %s", r.Log)
 	}
-	if r := h.l.CheckTx(transfer(t, 0, 3, fee, addr(1), 1), true); r.Code != module.ReasonBadNonce {
+	if r := h.l.CheckTx(transfer(t, 0, 3, fee, addr(1), 1), ledger.SigValid); r.Code != module.ReasonBadNonce {
 		t.Fatalf("after commit, nonce 3: %v", r.Code)
 	}
 }
@@ -300,11 +300,24 @@ func TestSignaturesVerifiedOnce(t *testing.T) {
 	a := transfer(t, 0, 0, fee, addr(1), 1)
 	b := transfer(t, 1, 0, fee, addr(2), 1)
 	c := transfer(t, 2, 0, fee, addr(0), 1)
-	if r := h.l.CheckTx(a, false); !r.OK() {
+	if r := h.l.CheckTx(a, ledger.SigUnchecked); !r.OK() {
 		t.Fatal(r.Log)
 	}
-	if r := h.l.CheckTx(a, true); r.Code != module.ReasonBadNonce { // recheck-style call: no verification
+	if r := h.l.CheckTx(a, ledger.SigValid); r.Code != module.ReasonBadNonce { // recheck-style call: no verification
 		t.Fatal(r.Code)
+	}
+	if cv.single != 1 {
+		t.Fatalf("CheckTx verified %d times, want 1", cv.single)
+	}
+	// A caller that found the signature invalid: the ledger trusts it, but
+	// stateless failures still come first.
+	if r := h.l.CheckTx(b, ledger.SigInvalid); r.Code != module.ReasonBadSignature {
+		t.Fatalf("SigInvalid: %v", r.Code)
+	}
+	other, _ := tx.Transfer(key(1), "other-chain", 0, fee, addr(2), 1)
+	ob, _ := other.Encode()
+	if r := h.l.CheckTx(ob, ledger.SigInvalid); r.Code != module.ReasonWrongChainID {
+		t.Fatalf("SigInvalid with wrong chain: %v", r.Code)
 	}
 	if cv.single != 1 {
 		t.Fatalf("CheckTx verified %d times, want 1", cv.single)
@@ -504,7 +517,7 @@ func TestInitChainTwiceBeforeFirstCommit(t *testing.T) {
 
 func TestLifecycleMisuse(t *testing.T) {
 	l, _ := ledger.New(ledger.Config{KV: newHarness(t, ledger.Config{}, genesis(1)).kv})
-	if r := l.CheckTx(transfer(t, 0, 0, fee, addr(1), 1), false); r.Code != module.ReasonInternal {
+	if r := l.CheckTx(transfer(t, 0, 0, fee, addr(1), 1), ledger.SigUnchecked); r.Code != module.ReasonInternal {
 		t.Errorf("CheckTx before genesis: %v", r.Code)
 	}
 	if _, err := l.FinalizeBlock(ledger.Block{Height: 1}); err == nil {

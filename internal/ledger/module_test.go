@@ -97,10 +97,10 @@ func TestModulePlugsIn(t *testing.T) {
 	bump := func(nonce, by uint64) []byte {
 		return mustSign(t, 0, &tx.Tx{ChainID: chainID, Nonce: nonce, Fee: fee, Msgs: []tx.Msg{&msgBump{By: by}}})
 	}
-	if r := h.l.CheckTx(bump(0, 2), false); !r.OK() {
+	if r := h.l.CheckTx(bump(0, 2), ledger.SigUnchecked); !r.OK() {
 		t.Fatal(r.Log)
 	}
-	if r := h.l.CheckTx(bump(1, 0), false); r.Code != module.ReasonZeroAmount {
+	if r := h.l.CheckTx(bump(1, 0), ledger.SigUnchecked); r.Code != module.ReasonZeroAmount {
 		t.Fatalf("zero bump: %v %s", r.Code, r.Log)
 	}
 	res := h.block(bump(0, 2), bump(1, 13))

@@ -2,9 +2,11 @@ package ledger
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
+	"github.com/deai-network/deai/internal/ledger/bank"
 	"github.com/deai-network/deai/internal/ledger/module"
 	"github.com/deai-network/deai/internal/ledger/state"
 	"github.com/deai-network/deai/internal/tx"
@@ -46,41 +48,46 @@ func (h *HexBytes) UnmarshalText(b []byte) error {
 // TxRecord is what the ledger remembers about an executed tx: the answer
 // of the /tx/<hash> query.
 type TxRecord struct {
-	Hash   tx.Hash  `json:"hash"`
-	Height int64    `json:"height"`
-	Index  uint32   `json:"index"`
-	Code   uint32   `json:"code"`             // a Reason; 0 = success
-	Reason string   `json:"reason,omitempty"` // the Reason's name when Code != 0
-	Log    string   `json:"log,omitempty"`
-	Events []Event  `json:"events"`
-	Tx     *TxView  `json:"tx,omitempty"` // nil if the bytes did not decode
-	Raw    HexBytes `json:"raw"`          // the tx bytes as included
+	Hash   tx.Hash       `json:"hash"`
+	Height int64         `json:"height"`
+	Index  uint32        `json:"index"`
+	Code   uint32        `json:"code"`             // a Reason; 0 = success
+	Reason string        `json:"reason,omitempty"` // the Reason's name when Code != 0
+	Log    string        `json:"log,omitempty"`
+	Events []Event       `json:"events"`
+	Tx     *TxView       `json:"tx,omitempty"` // nil if the bytes did not decode
+	Raw    bank.HexBytes `json:"raw"`          // the tx bytes as included
 }
 
 // TxView is the JSON view of a decoded tx.
 type TxView struct {
-	ChainID   string    `json:"chain_id"`
-	Sender    string    `json:"sender"`
-	PubKey    HexBytes  `json:"pubkey"`
-	Nonce     uint64    `json:"nonce"`
-	Fee       tx.Amount `json:"fee"`
-	Memo      string    `json:"memo,omitempty"`
-	Msgs      []MsgView `json:"msgs"`
-	Signature HexBytes  `json:"signature"`
+	ChainID   string        `json:"chain_id"`
+	Sender    string        `json:"sender"`
+	PubKey    bank.HexBytes `json:"pubkey"`
+	Nonce     uint64        `json:"nonce"`
+	Fee       tx.Amount     `json:"fee"`
+	Memo      string        `json:"memo,omitempty"`
+	Msgs      []MsgView     `json:"msgs"`
+	Signature bank.HexBytes `json:"signature"`
 }
 
-// MsgView is the JSON view of one message: its registered name and value.
+// MsgView is the JSON view of one message: its registered name and the
+// message as JSON.
 type MsgView struct {
-	Type  string `json:"type"`
-	Value tx.Msg `json:"value"`
+	Type  string          `json:"type"`
+	Value json.RawMessage `json:"value"`
 }
 
 func viewTx(t *tx.Tx, reg *tx.Registry) *TxView {
-	v := &TxView{ChainID: t.ChainID, Sender: t.Sender().String(), PubKey: HexBytes(t.PubKey), Nonce: t.Nonce,
-		Fee: t.Fee, Memo: t.Memo, Signature: HexBytes(t.Signature)}
+	v := &TxView{ChainID: t.ChainID, Sender: t.Sender().String(), PubKey: bank.HexBytes(t.PubKey), Nonce: t.Nonce,
+		Fee: t.Fee, Memo: t.Memo, Signature: bank.HexBytes(t.Signature)}
 	for _, m := range t.Msgs {
 		name, _ := reg.Name(m.Type())
-		v.Msgs = append(v.Msgs, MsgView{Type: name, Value: m})
+		val, err := json.Marshal(m)
+		if err != nil {
+			val = []byte("null")
+		}
+		v.Msgs = append(v.Msgs, MsgView{Type: name, Value: val})
 	}
 	return v
 }
@@ -122,7 +129,7 @@ func decodeTxRecord(h tx.Hash, b []byte, reg *tx.Registry) (*TxRecord, error) {
 	rec := &TxRecord{Hash: h, Height: int64(r.U64()), Index: r.U32(), Code: r.U32()}
 	rec.Log = string(r.Bytes16(0xffff))
 	rec.Events = readEvents(r)
-	rec.Raw = append(HexBytes(nil), r.Bytes16(0xffff)...)
+	rec.Raw = append(bank.HexBytes(nil), r.Bytes16(0xffff)...)
 	if err := r.Done(); err != nil {
 		return nil, module.Errorf(module.ReasonInternal, "decode tx record %s: %v", h, err)
 	}

@@ -28,18 +28,63 @@ func AddressFromPubKey(pub ed25519.PublicKey) Address {
 // IsZero reports whether a is the all-zero address.
 func (a Address) IsZero() bool { return a == Address{} }
 
-// String returns the bech32 form, deai1….
+// String returns the bech32 form, deai1…. It is on the ledger's hot path
+// (every event names addresses), so it encodes directly instead of going
+// through the generic bech32 package; TestAddressStringMatchesBech32 keeps
+// the two in agreement.
 func (a Address) String() string {
-	conv, err := bech32.ConvertBits(a[:], 8, 5, true)
-	if err != nil {
-		panic(err) // unreachable: 8→5 conversion of 20 bytes cannot fail
+	// 20 bytes = 160 bits = 32 groups of 5 bits.
+	var out [len(AddressPrefix) + 1 + 32 + 6]byte
+	copy(out[:], AddressPrefix)
+	out[len(AddressPrefix)] = '1'
+	d := out[len(AddressPrefix)+1:]
+	chk := hrpPolymod
+	for i := 0; i < 32; i++ {
+		bit := i * 5
+		byteIdx, shift := bit/8, bit%8
+		v := uint16(a[byteIdx]) << 8
+		if byteIdx+1 < AddressLen {
+			v |= uint16(a[byteIdx+1])
+		}
+		g := byte(v>>(11-shift)) & 31
+		chk = polymodStep(chk) ^ uint32(g)
+		d[i] = bech32Charset[g]
 	}
-	s, err := bech32.Encode(AddressPrefix, conv)
-	if err != nil {
-		panic(err) // unreachable: fixed prefix and length
+	for i := 0; i < 6; i++ {
+		chk = polymodStep(chk)
 	}
-	return s
+	chk ^= 1
+	for i := 0; i < 6; i++ {
+		d[32+i] = bech32Charset[(chk>>(5*(5-i)))&31]
+	}
+	return string(out[:])
 }
+
+const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+func polymodStep(chk uint32) uint32 {
+	b := chk >> 25
+	chk = (chk & 0x1ffffff) << 5
+	chk ^= -(b & 1) & 0x3b6a57b2
+	chk ^= -(b >> 1 & 1) & 0x26508e6d
+	chk ^= -(b >> 2 & 1) & 0x1ea119fa
+	chk ^= -(b >> 3 & 1) & 0x3d4233dd
+	chk ^= -(b >> 4 & 1) & 0x2a1462b3
+	return chk
+}
+
+// hrpPolymod is the checksum state after the expanded prefix.
+var hrpPolymod = func() uint32 {
+	chk := uint32(1)
+	for i := 0; i < len(AddressPrefix); i++ {
+		chk = polymodStep(chk) ^ uint32(AddressPrefix[i]>>5)
+	}
+	chk = polymodStep(chk)
+	for i := 0; i < len(AddressPrefix); i++ {
+		chk = polymodStep(chk) ^ uint32(AddressPrefix[i]&31)
+	}
+	return chk
+}()
 
 // ParseAddress decodes a bech32 deai1… address.
 func ParseAddress(s string) (Address, error) {

@@ -74,6 +74,13 @@ func (h Hash) String() string { return strings.ToUpper(hex.EncodeToString(h[:]))
 // MarshalText implements encoding.TextMarshaler.
 func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	*h = v
+	return err
+}
+
 // ParseHash parses 64 hex digits in either case.
 func ParseHash(s string) (Hash, error) {
 	var h Hash

@@ -173,7 +173,7 @@ func credit(ctx *module.Context, addr tx.Address, amt tx.Amount) error {
 	if err != nil {
 		return module.Errorf(module.ReasonOverflow, "balance of %s would overflow: %s + %s", addr, a.Balance, amt)
 	}
-	if !ok {
+	if !ok && !ctx.Check {
 		ctx.Emit(EventAccountCreated, "address", addr.String())
 	}
 	a.Balance = nb
@@ -192,7 +192,9 @@ func Transfer(ctx *module.Context, from, to tx.Address, amt tx.Amount) error {
 	if err := credit(ctx, to, amt); err != nil {
 		return err
 	}
-	ctx.Emit(EventTransfer, "sender", from.String(), "recipient", to.String(), "amount", amt.String())
+	if !ctx.Check {
+		ctx.Emit(EventTransfer, "sender", from.String(), "recipient", to.String(), "amount", amt.String())
+	}
 	return nil
 }
 
@@ -363,7 +365,10 @@ func Ante(ctx *module.Context, pub ed25519.PublicKey, nonce uint64, fee, spend t
 	if a.Nonce == ^uint64(0) {
 		return module.Errorf(module.ReasonOverflow, "nonce of %s is exhausted", addr)
 	}
-	as := addr.String()
+	var as string
+	if !ctx.Check { // events are dropped in CheckTx; skip formatting them
+		as = addr.String()
+	}
 	if len(a.PubKey) == 0 {
 		a.PubKey = append(HexBytes(nil), pub...)
 		ctx.Emit(EventPubKeySet, "address", as, "pubkey", hex.EncodeToString(pub))

@@ -65,8 +65,12 @@ type Context struct {
 	Events       []Event
 }
 
-// Emit appends an event; attrs alternate key and value.
+// Emit appends an event; attrs alternate key and value. In CheckTx
+// (Check set) events are dropped: nobody reads them there.
 func (c *Context) Emit(typ string, attrs ...string) {
+	if c.Check {
+		return
+	}
 	e := Event{Type: typ, Attrs: make([]Attr, 0, len(attrs)/2)}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		e.Attrs = append(e.Attrs, Attr{Key: attrs[i], Value: attrs[i+1]})

@@ -34,8 +34,9 @@ import (
 
 // KV is a read-only, ordered key-value store. Get returns nil (and no
 // error) for a missing key. Iterate calls fn for every key with the prefix
-// in ascending byte order and stops at fn's first error. Returned slices
-// must not be modified.
+// in ascending byte order and stops at fn's first error; the slices passed
+// to fn are valid only during the call. Returned slices must not be
+// modified.
 type KV interface {
 	Get(key []byte) ([]byte, error)
 	Iterate(prefix []byte, fn func(key, value []byte) error) error
@@ -166,6 +167,10 @@ func (o *Overlay) RevertTo(s int) {
 	o.journal = o.journal[:s]
 }
 
+// Forget drops the undo journal: the writes so far can no longer be
+// reverted. The ledger calls it after each tx so the journal stays small.
+func (o *Overlay) Forget() { o.journal = o.journal[:0] }
+
 // Len returns the number of keys written.
 func (o *Overlay) Len() int { return len(o.writes) }
 
@@ -207,7 +212,7 @@ func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) error) error
 	var base []kv
 	if err := o.parent.Iterate(prefix, func(k, v []byte) error {
 		if _, shadowed := o.writes[string(k)]; !shadowed {
-			base = append(base, kv{append([]byte(nil), k...), v})
+			base = append(base, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
 		}
 		return nil
 	}); err != nil {

@@ -64,9 +64,15 @@ func packKey(w int64, k int) uint64 { return uint64(w)<<keyBits | uint64(k) }
 // sorting after 2·log2(len) rounds so adversarial weights cannot make it
 // quadratic. keys is reordered.
 func selectQuantile(keys []uint64, u []int64, kappa int64) uint64 {
+	return selectQuantileRounds(keys, u, kappa, 2*bits.Len(uint(len(keys))))
+}
+
+// selectQuantileRounds is selectQuantile with at most rounds partitions
+// before it sorts.
+func selectQuantileRounds(keys []uint64, u []int64, kappa int64, rounds int) uint64 {
 	lo, hi := 0, len(keys) // the answer lies in keys[lo:hi]
 	var above int64        // stake of keys known larger than all of keys[lo:hi]
-	for rounds := 2 * bits.Len(uint(len(keys))); hi-lo > 1; rounds-- {
+	for ; hi-lo > 1; rounds-- {
 		if rounds == 0 {
 			slices.Sort(keys[lo:hi])
 			for i := hi - 1; i > lo; i-- {

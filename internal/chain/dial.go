@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	cmtquery "github.com/cometbft/cometbft/libs/pubsub/query"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -83,8 +84,8 @@ func RPCURL(addr string) string {
 
 // Close stops the websocket and fails pending calls with ErrClosed.
 func (c *RPCClient) Close() error {
-	c.rpcClient.close()
 	c.ws.closeAll()
+	c.rpcClient.close()
 	if err := c.http.Stop(); err != nil && !strings.Contains(err.Error(), "already stopped") {
 		return fmt.Errorf("close rpc client: %w", err)
 	}
@@ -129,7 +130,9 @@ func (s *wsSource) subscribe(ctx context.Context, query string) (<-chan Event, e
 	if sub == nil {
 		// A large buffer: CometBFT's listener drops events when it is full,
 		// and the fan-out below never blocks.
-		in, err := s.h.Subscribe(ctx, "deai", key, SubscriptionBuffer)
+		sctx, cancel := context.WithTimeout(ctx, wsCallTimeout)
+		in, err := s.h.Subscribe(sctx, "deai", key, SubscriptionBuffer)
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("subscribe %q: %w", query, err)
 		}
@@ -155,7 +158,6 @@ func (s *wsSource) subscribe(ctx context.Context, query string) (<-chan Event, e
 // when it was the last reader.
 func (s *wsSource) leave(key string, sub *wsSub, out chan Event) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sub.mu.Lock()
 	if _, ok := sub.outs[out]; ok {
 		delete(sub.outs, out)
@@ -164,16 +166,25 @@ func (s *wsSource) leave(key string, sub *wsSub, out chan Event) {
 	last := len(sub.outs) == 0
 	sub.mu.Unlock()
 	if !last || s.subs[key] != sub {
+		s.mu.Unlock()
 		return
 	}
 	delete(s.subs, key)
 	close(sub.stop)
-	if !s.closed {
-		// An error means the websocket is down, and the server dropped the
-		// subscription with the connection.
-		_ = s.h.Unsubscribe(context.Background(), "deai", key)
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
 	}
+	// Bounded: while the websocket reconnects, sending blocks. An error
+	// means it is down, and the server dropped the subscription with it.
+	ctx, cancel := context.WithTimeout(context.Background(), wsCallTimeout)
+	defer cancel()
+	_ = s.h.Unsubscribe(ctx, "deai", key)
 }
+
+// wsCallTimeout bounds a subscribe or unsubscribe request on the websocket.
+const wsCallTimeout = 5 * time.Second
 
 func (s *wsSource) closeAll() {
 	s.mu.Lock()

@@ -38,6 +38,10 @@ type slogAdapter struct {
 	// CometBFT log "use of closed network connection" and the like as
 	// errors.
 	stopping *atomic.Bool
+	// clientSide marks the RPC server's logger: its errors are about
+	// clients (a websocket closed mid-write), not the node, so they are
+	// demoted to info.
+	clientSide bool
 }
 
 // newCometLogger adapts l for CometBFT, passing on records at min or above.
@@ -50,8 +54,13 @@ func newCometLogger(l *slog.Logger, min slog.Level, stopping *atomic.Bool) cmtlo
 }
 
 func (a slogAdapter) log(level slog.Level, msg string, kv []any) {
-	if level == slog.LevelError && a.stopping != nil && a.stopping.Load() {
-		level = slog.LevelDebug
+	if level == slog.LevelError {
+		switch {
+		case a.stopping != nil && a.stopping.Load():
+			level = slog.LevelDebug
+		case a.clientSide:
+			level = slog.LevelInfo
+		}
 	}
 	if level < a.min || !a.l.Enabled(context.Background(), level) {
 		return
@@ -64,7 +73,13 @@ func (a slogAdapter) Info(msg string, kv ...any)  { a.log(slog.LevelInfo, msg, k
 func (a slogAdapter) Error(msg string, kv ...any) { a.log(slog.LevelError, msg, kv) }
 
 func (a slogAdapter) With(kv ...any) cmtlog.Logger {
-	return slogAdapter{l: a.l.With(fixKeyvals(kv)...), min: a.min, stopping: a.stopping}
+	out := slogAdapter{l: a.l.With(fixKeyvals(kv)...), min: a.min, stopping: a.stopping, clientSide: a.clientSide}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i] == LogKeyModule && kv[i+1] == "rpc-server" {
+			out.clientSide = true
+		}
+	}
+	return out
 }
 
 // fixKeyvals makes CometBFT's alternating key/value list safe for slog:

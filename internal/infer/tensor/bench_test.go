@@ -59,3 +59,11 @@ func BenchmarkDotF32(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkExp(b *testing.B) {
+	var s float32
+	for i := 0; i < b.N; i++ {
+		s += Exp(float32(i%64) * -0.1)
+	}
+	_ = s
+}

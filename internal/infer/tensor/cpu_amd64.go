@@ -29,10 +29,10 @@ func dotF32AVX2(a, b []float32) float32 {
 }
 
 //go:noescape
-func rowsQ8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
+func rowsQ8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int, xd *float32)
 
 //go:noescape
-func rowsQ4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
+func rowsQ4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int, xd *float32)
 
 //go:noescape
 func rowsF32AVX2(w, x *float32, n, rowStride int, dst *float32, rows int)
@@ -47,9 +47,9 @@ func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool {
 	_ = dst[hi-1]
 	switch m.Type {
 	case Q8_0:
-		rowsQ8_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[lo], hi-lo)
+		rowsQ8_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[lo], hi-lo, &v.q8d[0])
 	case Q4_0:
-		rowsQ4_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[lo], hi-lo)
+		rowsQ4_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[lo], hi-lo, &v.q8d[0])
 	case F32:
 		if m.Cols%32 != 0 {
 			return false

@@ -136,14 +136,16 @@ q4loop:
 // exactly as by the single-row kernel above (same order), without a Go call
 // per row.
 
-// func rowsQ8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
-TEXT ·rowsQ8_0AVX2(SB), NOSPLIT, $0-48
+// func rowsQ8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int, xd *float32)
+// xd holds the activation block scales as float32.
+TEXT ·rowsQ8_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), R12
 	MOVQ x+8(FP), R13
 	MOVQ nb+16(FP), R8
 	MOVQ rowBytes+24(FP), R9
 	MOVQ dst+32(FP), DX
 	MOVQ rows+40(FP), BX
+	MOVQ xd+48(FP), R11
 	VPCMPEQW  Y15, Y15, Y15
 	VPSRLW    $15, Y15, Y15
 
@@ -151,16 +153,15 @@ rq8row:
 	MOVQ   R12, SI
 	MOVQ   R13, DI
 	MOVQ   R8, CX
+	MOVQ   R11, AX
 	VXORPS Y0, Y0, Y0
 
 rq8loop:
 	MOVWLZX      0(SI), R10
-	MOVWLZX      0(DI), R11
 	VMOVD        R10, X1
-	VMOVD        R11, X2
 	VCVTPH2PS    X1, X1
-	VCVTPH2PS    X2, X2
-	VMULSS       X2, X1, X1
+	VMULSS       0(AX), X1, X1
+	ADDQ         $4, AX
 	VBROADCASTSS X1, Y1
 	VMOVDQU      2(SI), Y2
 	VMOVDQU      2(DI), Y3
@@ -185,14 +186,15 @@ rq8loop:
 	VZEROUPPER
 	RET
 
-// func rowsQ4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int)
-TEXT ·rowsQ4_0AVX2(SB), NOSPLIT, $0-48
+// func rowsQ4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, rows int, xd *float32)
+TEXT ·rowsQ4_0AVX2(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), R12
 	MOVQ x+8(FP), R13
 	MOVQ nb+16(FP), R8
 	MOVQ rowBytes+24(FP), R9
 	MOVQ dst+32(FP), DX
 	MOVQ rows+40(FP), BX
+	MOVQ xd+48(FP), R11
 	VPCMPEQW     Y15, Y15, Y15
 	VPSRLW       $15, Y15, Y15
 	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
@@ -206,16 +208,15 @@ rq4row:
 	MOVQ   R12, SI
 	MOVQ   R13, DI
 	MOVQ   R8, CX
+	MOVQ   R11, AX
 	VXORPS Y0, Y0, Y0
 
 rq4loop:
 	MOVWLZX      0(SI), R10
-	MOVWLZX      0(DI), R11
 	VMOVD        R10, X1
-	VMOVD        R11, X2
 	VCVTPH2PS    X1, X1
-	VCVTPH2PS    X2, X2
-	VMULSS       X2, X1, X1
+	VMULSS       0(AX), X1, X1
+	ADDQ         $4, AX
 	VBROADCASTSS X1, Y1
 	VMOVDQU      2(SI), X2
 	VPSRLW       $4, X2, X3

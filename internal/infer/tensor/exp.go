@@ -2,11 +2,33 @@ package tensor
 
 import "math"
 
+// exp2Table[j] = 2^(j/64), correctly rounded float64 constants: a pure
+// lookup table.
+var exp2Table = [64]float64{
+	1.0, 1.0108892860517005, 1.0218971486541166, 1.0330248790212284,
+	1.0442737824274138, 1.0556451783605572, 1.0671404006768237, 1.0787607977571199,
+	1.0905077326652577, 1.102382583307841, 1.1143867425958924, 1.1265216186082418,
+	1.1387886347566916, 1.1511892299529827, 1.1637248587775775, 1.1763969916502812,
+	1.189207115002721, 1.202156731452703, 1.215247359980469, 1.22848053610687,
+	1.241857812073484, 1.255380757024691, 1.2690509571917332, 1.2828700160787783,
+	1.2968395546510096, 1.3109612115247644, 1.3252366431597413, 1.339667524053303,
+	1.3542555469368927, 1.3690024229745905, 1.383909881963832, 1.3989796725383112,
+	1.4142135623730951, 1.42961333839197, 1.4451808069770467, 1.460917794180647,
+	1.4768261459394993, 1.4929077282912648, 1.5091644275934228, 1.5255981507445384,
+	1.5422108254079407, 1.559004400237837, 1.5759808451078865, 1.593142151342267,
+	1.6104903319492543, 1.6280274218573478, 1.645755478153965, 1.6636765803267364,
+	1.681792830507429, 1.7001063537185235, 1.718619298122478, 1.7373338352737062,
+	1.7562521603732995, 1.7753764925265212, 1.7947090750031072, 1.8142521755003989,
+	1.8340080864093424, 1.8539791250833855, 1.8741676341103, 1.8945759815869656,
+	1.9152065613971474, 1.9360617934922943, 1.9571441241754002, 1.978456026387951,
+}
+
 // Exp returns e^x rounded to float32. Unlike math.Exp, whose amd64 assembly
 // uses FMA only on CPUs that have it, every operation here is an explicitly
-// rounded float64 operation, so the result is the same on every CPU and
-// architecture. The polynomial error (< 1e-11 relative) is far below float32
-// precision.
+// rounded float64 operation on fixed constants, so the result is the same on
+// every CPU and architecture. Method: x = (64m + j)·ln2/64 + r with
+// |r| ≤ ln2/128, e^x = 2^m · 2^(j/64) · p(r) with p the degree-4 Taylor
+// polynomial (relative error < 1e-13, far below float32 precision).
 func Exp(x float32) float32 {
 	switch {
 	case x != x:
@@ -17,24 +39,25 @@ func Exp(x float32) float32 {
 		return 0
 	}
 	const (
-		log2e = 1.44269504088896338700e+00
-		ln2Hi = 6.93147180369123816490e-01
-		ln2Lo = 1.90821492927058770002e-10
+		invLn2x64 = 92.332482616893656877 // 64/ln2
+		ln2Hi64   = 6.93147180369123816490e-01 / 64
+		ln2Lo64   = 1.90821492927058770002e-10 / 64
 	)
 	xd := float64(x)
-	k := math.Floor(float64(xd*log2e) + 0.5)
-	r := xd - float64(k*ln2Hi)
-	r -= float64(k * ln2Lo)
-	// Taylor series of degree 9 on |r| <= ln2/2, Horner order.
-	p := 1.0 / 362880
-	p = float64(p*r) + 1.0/40320
-	p = float64(p*r) + 1.0/5040
-	p = float64(p*r) + 1.0/720
-	p = float64(p*r) + 1.0/120
-	p = float64(p*r) + 1.0/24
-	p = float64(p*r) + 1.0/6
+	t := float64(xd * invLn2x64)
+	var k int64
+	if t >= 0 {
+		k = int64(t + 0.5)
+	} else {
+		k = int64(t - 0.5)
+	}
+	kf := float64(k)
+	r := xd - float64(kf*ln2Hi64)
+	r -= float64(kf * ln2Lo64)
+	p := float64(r*(1.0/24)) + 1.0/6
 	p = float64(p*r) + 0.5
 	p = float64(p*r) + 1
 	p = float64(p*r) + 1
-	return float32(p * math.Float64frombits(uint64(int64(k)+1023)<<52))
+	p = float64(p * exp2Table[k&63])
+	return float32(p * math.Float64frombits(uint64((k>>6)+1023)<<52))
 }

@@ -83,6 +83,7 @@ func (m *Matrix) Row(i int, dst []float32) {
 type Vec struct {
 	X          []float32
 	q8, qk     []byte
+	q8d        []float32 // the Q8_0 block scales as float32
 	q8ok, qkok bool
 }
 
@@ -101,6 +102,14 @@ func (v *Vec) prepare(t Type) {
 			}
 			v.q8 = v.q8[:n]
 			QuantizeQ8_0(v.q8, v.X)
+			nb := len(v.X) / QK8_0
+			if cap(v.q8d) < nb {
+				v.q8d = make([]float32, nb)
+			}
+			v.q8d = v.q8d[:nb]
+			for b := range v.q8d {
+				v.q8d[b] = F16ToF32(uint16(v.q8[b*BlockQ8_0]) | uint16(v.q8[b*BlockQ8_0+1])<<8)
+			}
 			v.q8ok = true
 		}
 	case Q8_K:

@@ -319,7 +319,7 @@ func (st *state) resetColumns() []bool {
 	return reset
 }
 
-// bondsV2 is §6a: stake-scaled, column-normalized bonds.
+// bondsV2 is §6a: stake-scaled, column-normalized bonds. It consumes W.
 func (st *state) bondsV2(W []int64, p Params) {
 	n, in := st.n, st.in
 	beta := u16Ratio(p.BondsPenalty)
@@ -352,22 +352,24 @@ func (st *state) bondsV2(W []int64, p Params) {
 		}
 	}
 
-	// ΔB = Wb ∘ a, column-normalized.
-	dB := make([]int64, len(W))
+	// ΔB = Wb ∘ a, column-normalized; it overwrites W, which is not
+	// needed any more.
+	dB := W
 	col := make([]int64, n)
 	for r, i := range st.rows {
 		a := st.act[i]
+		row := dB[r*n : (r+1)*n]
 		if a == 0 {
+			clear(row)
 			continue
 		}
-		for j, w := range W[r*n : (r+1)*n] {
+		for j, w := range row {
 			if w == 0 {
 				continue
 			}
-			if v := mulPos(bondWeight(w, st.consensus[j], beta), a); v > 0 {
-				dB[r*n+j] = v
-				col[j] = satAdd(col[j], v)
-			}
+			v := mulPos(bondWeight(w, st.consensus[j], beta), a)
+			row[j] = v
+			col[j] += v // at most n·1.0: no overflow
 		}
 	}
 	colNormalize(dB, col, n)

@@ -128,52 +128,68 @@ func satAdd(a, b int64) int64 {
 
 func clampFix(v, lo, hi int64) int64 { return max(min(v, hi), lo) }
 
-// ln2Q58 is ln 2 in Q6.58, rounded to nearest.
-const ln2Q58 = 199786072581291495
+// ln2by8Q58 is ln(2)/8 in Q6.58, rounded to nearest.
+const ln2by8Q58 = 24973259072661437
 
 // expFix returns e^x for x in I32F32, with x first clamped to [-20, 20] as
-// subtensor's exp_safe does. The result is within one unit in the last
-// place of the exact value. It reduces x = k·ln2 + r with r in [0, ln2),
-// sums the Taylor series of e^r in Q2.62 and shifts by k.
+// subtensor's exp_safe does; it is within a few units in the last place
+// of the exact value. It reduces x = K·ln2/8 + r with r in [0, ln2/8),
+// evaluates the Taylor polynomial of e^r to degree 11 (the remainder is
+// below 2^-62) in Q2.62, multiplies by 2^((K mod 8)/8) and shifts by
+// floor(K/8).
 func expFix(x int64) int64 {
 	x = clampFix(x, -20*one, 20*one)
 	x58 := x << 26 // |x| ≤ 20 fits Q6.58
-	k := x58 / ln2Q58
-	if x58%ln2Q58 < 0 {
-		k-- // floor division
+	K := x58 / ln2by8Q58
+	if x58%ln2by8Q58 < 0 {
+		K-- // floor division
 	}
-	r := uint64(x58-k*ln2Q58) << 4
-	// Horner form of the Taylor series, 19 terms: the last is below 2^-62.
-	// Constant divisors compile to multiplications.
-	s := uint64(1) << 62
-	s = horner(s, r, 19)
-	s = horner(s, r, 18)
-	s = horner(s, r, 17)
-	s = horner(s, r, 16)
-	s = horner(s, r, 15)
-	s = horner(s, r, 14)
-	s = horner(s, r, 13)
-	s = horner(s, r, 12)
-	s = horner(s, r, 11)
-	s = horner(s, r, 10)
-	s = horner(s, r, 9)
-	s = horner(s, r, 8)
-	s = horner(s, r, 7)
-	s = horner(s, r, 6)
-	s = horner(s, r, 5)
-	s = horner(s, r, 4)
-	s = horner(s, r, 3)
-	s = horner(s, r, 2)
-	s = horner(s, r, 1)
-	sum := s
-	// sum is Q2.62; the result is sum·2^k in Q32.32. k is in [-29, 28].
-	return int64(sum >> uint(30-k))
+	r := uint64(x58-K*ln2by8Q58) << 4 // Q2.62, below ln2/8
+	// Horner with the coefficients 1/k! in Q2.62.
+	s := uint64(115532457973) // 1/11!
+	s = hornerQ62(s, r, 1270857037706)
+	s = hornerQ62(s, r, 12708570377060)
+	s = hornerQ62(s, r, 114377133393536)
+	s = hornerQ62(s, r, 915017067148291)
+	s = hornerQ62(s, r, 6405119470038039)
+	s = hornerQ62(s, r, 38430716820228233)
+	s = hornerQ62(s, r, 192153584101141163)
+	s = hornerQ62(s, r, 768614336404564651)
+	s = hornerQ62(s, r, 2305843009213693952)
+	s = hornerQ62(s, r, 1<<62)
+	s = hornerQ62(s, r, 1<<62)
+	s = mulQ62(s, pow2Eighths(K&7))
+	// s is Q2.62; the result is s·2^k in Q32.32 with k = floor(K/8) in [-29, 28].
+	return int64(s >> uint(30-(K>>3)))
 }
 
-// horner returns 1 + r·s/k in Q2.62.
-func horner(s, r, k uint64) uint64 {
-	hi, lo := bits.Mul64(s, r)
-	return 1<<62 + (hi<<2|lo>>62)/k
+// hornerQ62 returns c + s·r in Q2.62.
+func hornerQ62(s, r, c uint64) uint64 { return c + mulQ62(s, r) }
+
+func mulQ62(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi<<2 | lo>>62
+}
+
+// pow2Eighths returns 2^(j/8) in Q2.62 for j in [0, 8).
+func pow2Eighths(j int64) uint64 {
+	switch j {
+	case 1:
+		return 5029079263719320435
+	case 2:
+		return 5484249825272419512
+	case 3:
+		return 5980616842327661685
+	case 4:
+		return 6521908912666391106
+	case 5:
+		return 7112192101001162095
+	case 6:
+		return 7755900482342532474
+	case 7:
+		return 8457869449776733335
+	}
+	return 1 << 62
 }
 
 // divider computes floor(v·2^32/s) for a fixed s > 0 (I32F32 division of

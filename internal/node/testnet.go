@@ -40,6 +40,8 @@ type TestnetNode struct {
 type Testnet struct {
 	ChainID string        `json:"chain_id"`
 	Nodes   []TestnetNode `json:"nodes"`
+	// Chain is the chain layer's description of the same homes.
+	Chain chain.Testnet `json:"-"`
 }
 
 // InitTestnet writes N validator homes sharing one genesis. Each home gets its
@@ -88,7 +90,7 @@ func InitTestnet(o TestnetOptions) (Testnet, error) {
 	if err != nil {
 		return Testnet{}, fmt.Errorf("testnet: %w", err)
 	}
-	out := Testnet{ChainID: tn.ChainID}
+	out := Testnet{ChainID: tn.ChainID, Chain: tn}
 	for i, n := range tn.Nodes {
 		out.Nodes = append(out.Nodes, TestnetNode{Home: n.Home, NodeID: n.NodeID, RPCAddr: n.RPCAddr, P2PAddr: n.P2PAddr, DevAddress: addrs[i].String()})
 	}

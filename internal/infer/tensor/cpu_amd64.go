@@ -60,3 +60,30 @@ func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func mm4Q8_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32, out *[4]float32)
+
+//go:noescape
+func mm4Q4_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32, out *[4]float32)
+
+// dot4 computes row r times vs[0..3] into out with a four-vector kernel and
+// reports whether it could.
+func (m *Matrix) dot4(r int, vs []Vec, out *[4]float32) bool {
+	if !useAVX2 {
+		return false
+	}
+	vs = vs[:4]
+	w := &m.Data[r*m.rowBytes]
+	switch m.Type {
+	case Q8_0:
+		mm4Q8_0AVX2(w, m.Cols/QK8_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
+			&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
+	case Q4_0:
+		mm4Q4_0AVX2(w, m.Cols/QK4_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
+			&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
+	default:
+		return false
+	}
+	return true
+}

@@ -293,3 +293,191 @@ rf32loop:
 	JNZ    rf32row
 	VZEROUPPER
 	RET
+
+// func mm4Q8_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32, out *[4]float32)
+// One weight row times four Q8_0 activation vectors (d* are their block
+// scales as float32); each result is computed exactly as by the single-vector
+// kernel.
+TEXT ·mm4Q8_0AVX2(SB), NOSPLIT, $0-88
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), DX
+	IMULQ $34, DX
+	ADDQ SI, DX
+	MOVQ x0+16(FP), DI
+	MOVQ x1+24(FP), R8
+	MOVQ x2+32(FP), R9
+	MOVQ x3+40(FP), R10
+	MOVQ d0+48(FP), R11
+	MOVQ d1+56(FP), R12
+	MOVQ d2+64(FP), R13
+	MOVQ d3+72(FP), BX
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	XORQ     AX, AX
+	XORQ     CX, CX
+	VXORPS   Y10, Y10, Y10
+	VXORPS   Y11, Y11, Y11
+	VXORPS   Y12, Y12, Y12
+	VXORPS   Y13, Y13, Y13
+
+mm4Q8_0AVX2loop:
+	VPINSRW      $0, 0(SI), X6, X6
+	VCVTPH2PS    X6, X6
+	VMOVDQU      2(SI), Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      2(DI)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R11)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	VMOVDQU      2(R8)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R12)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VMOVDQU      2(R9)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R13)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y12, Y12
+	VMOVDQU      2(R10)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (BX)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y13, Y13
+	ADDQ         $34, SI
+	ADDQ         $34, AX
+	ADDQ         $4, CX
+	CMPQ         SI, DX
+	JNE          mm4Q8_0AVX2loop
+
+	MOVQ out+80(FP), DX
+	VMOVUPS Y10, Y0
+	HSUM8
+	VMOVSS  X0, 0(DX)
+	VMOVUPS Y11, Y0
+	HSUM8
+	VMOVSS  X0, 4(DX)
+	VMOVUPS Y12, Y0
+	HSUM8
+	VMOVSS  X0, 8(DX)
+	VMOVUPS Y13, Y0
+	HSUM8
+	VMOVSS  X0, 12(DX)
+	VZEROUPPER
+	RET
+
+// func mm4Q4_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32, out *[4]float32)
+// One weight row times four Q8_0 activation vectors (d* are their block
+// scales as float32); each result is computed exactly as by the single-vector
+// kernel.
+TEXT ·mm4Q4_0AVX2(SB), NOSPLIT, $0-88
+	MOVQ w+0(FP), SI
+	MOVQ nb+8(FP), DX
+	IMULQ $18, DX
+	ADDQ SI, DX
+	MOVQ x0+16(FP), DI
+	MOVQ x1+24(FP), R8
+	MOVQ x2+32(FP), R9
+	MOVQ x3+40(FP), R10
+	MOVQ d0+48(FP), R11
+	MOVQ d1+56(FP), R12
+	MOVQ d2+64(FP), R13
+	MOVQ d3+72(FP), BX
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
+	VMOVQ        AX, X2
+	VPBROADCASTQ X2, Y2
+	MOVQ         $0x0808080808080808, AX
+	VMOVQ        AX, X3
+	VPBROADCASTQ X3, Y3
+	XORQ     AX, AX
+	XORQ     CX, CX
+	VXORPS   Y10, Y10, Y10
+	VXORPS   Y11, Y11, Y11
+	VXORPS   Y12, Y12, Y12
+	VXORPS   Y13, Y13, Y13
+
+mm4Q4_0AVX2loop:
+	VPINSRW      $0, 0(SI), X6, X6
+	VCVTPH2PS    X6, X6
+	VMOVDQU      2(SI), X4
+	VPSRLW       $4, X4, X7
+	VINSERTI128  $1, X7, Y4, Y4
+	VPAND        Y2, Y4, Y4
+	VPSUBB       Y3, Y4, Y4
+	VPSIGNB      Y4, Y4, Y5
+	VMOVDQU      2(DI)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R11)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y10, Y10
+	VMOVDQU      2(R8)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R12)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y11, Y11
+	VMOVDQU      2(R9)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (R13)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y12, Y12
+	VMOVDQU      2(R10)(AX*1), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y5, Y7
+	VPMADDWD     Y15, Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (BX)(CX*1), X6, X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y7, Y7
+	VADDPS       Y7, Y13, Y13
+	ADDQ         $18, SI
+	ADDQ         $34, AX
+	ADDQ         $4, CX
+	CMPQ         SI, DX
+	JNE          mm4Q4_0AVX2loop
+
+	MOVQ out+80(FP), DX
+	VMOVUPS Y10, Y0
+	HSUM8
+	VMOVSS  X0, 0(DX)
+	VMOVUPS Y11, Y0
+	HSUM8
+	VMOVSS  X0, 4(DX)
+	VMOVUPS Y12, Y0
+	HSUM8
+	VMOVSS  X0, 8(DX)
+	VMOVUPS Y13, Y0
+	HSUM8
+	VMOVSS  X0, 12(DX)
+	VZEROUPPER
+	RET

@@ -166,8 +166,15 @@ func (t *mmTask) run(lo, hi int) {
 		}
 		return
 	}
+	var out [4]float32
 	for r := lo; r < hi; r++ {
-		for i := range t.vs {
+		i := 0
+		for ; i+4 <= len(t.vs) && t.m.dot4(r, t.vs[i:i+4], &out); i += 4 {
+			for j, o := range out {
+				t.dst[(i+j)*t.stride+r] = o
+			}
+		}
+		for ; i < len(t.vs); i++ {
 			t.dst[i*t.stride+r] = t.m.dotRow(r, &t.vs[i])
 		}
 	}

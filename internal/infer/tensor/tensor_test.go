@@ -224,7 +224,7 @@ func TestDotAccuracy(t *testing.T) {
 // MatVec and MatMul, and MatMul equals MatVec per vector.
 func TestMatMulThreads(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	const rows, cols, nv = 300, 512, 3
+	const rows, cols, nv = 300, 512, 6
 	w := randVec(r, rows*cols, 0.05)
 	xs := make([][]float32, nv)
 	for i := range xs {

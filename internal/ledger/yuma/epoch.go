@@ -148,6 +148,11 @@ func Epoch(in Input, p Params) (Output, error) {
 
 // state holds an epoch's intermediate values in I32F32, for output and for
 // tests that check them exactly.
+//
+// Matrix cells, stakes and weights are ratios in [0, 1] (at most 2^32), so
+// sums over at most MaxUIDs rows stay below 2^48: the hot loops add with
+// plain + where subtensor saturates, which gives the same result because
+// saturation cannot be reached.
 type state struct {
 	n         int
 	in        *Input
@@ -256,10 +261,10 @@ func compute(in *Input, p Params) *state {
 				continue
 			}
 			wc := clip(w, st.consensus[j])
-			vt = satAdd(vt, wc)
+			vt += wc
 			if a != 0 {
-				st.rank[j] = satAdd(st.rank[j], mulPos(a, wc))
-				prerank[j] = satAdd(prerank[j], mulPos(a, w))
+				st.rank[j] += mulPos(a, wc)
+				prerank[j] += mulPos(a, w)
 			}
 		}
 		st.vtrust[i] = vt
@@ -382,9 +387,9 @@ func (st *state) bondsV2(W []int64, p Params) {
 			if d == 0 && row[j] == 0 {
 				continue
 			}
-			v := satAdd(mulPos(alpha, d), mulPos(one-alpha, row[j]))
+			v := mulPos(alpha, d) + mulPos(one-alpha, row[j])
 			row[j] = v
-			col[j] = satAdd(col[j], v)
+			col[j] += v
 		}
 	}
 	colNormalize(B, col, n)
@@ -395,7 +400,7 @@ func (st *state) bondsV2(W []int64, p Params) {
 		var d int64
 		for j, b := range B[r*n : (r+1)*n] {
 			if b != 0 && st.incentive[j] != 0 {
-				d = satAdd(d, mulPos(st.incentive[j], b))
+				d += mulPos(st.incentive[j], b)
 			}
 		}
 		st.dividends[i] = d
@@ -446,9 +451,9 @@ func (st *state) bondsV3(W []int64, p Params) {
 			var v int64
 			if liquid {
 				a := liquidAlpha(st.consensus[j], wb, old, lo, hi, steep)
-				v = min(satAdd(mulPos(one-a, old), mulPos(a, wb)), one)
+				v = min(mulPos(one-a, old)+mulPos(a, wb), one)
 			} else {
-				v = min(satAdd(mulPos(alpha, wb), mulPos(one-alpha, old)), one)
+				v = min(mulPos(alpha, wb)+mulPos(one-alpha, old), one)
 			}
 			B[k] = max(v, 0)
 		}
@@ -458,7 +463,7 @@ func (st *state) bondsV3(W []int64, p Params) {
 	col := make([]int64, n)
 	for r := range st.rows {
 		for j, b := range B[r*n : (r+1)*n] {
-			col[j] = satAdd(col[j], b)
+			col[j] += b
 		}
 	}
 	div := make([]divider, n)

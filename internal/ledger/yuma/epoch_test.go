@@ -506,3 +506,15 @@ func TestInvalidInput(t *testing.T) {
 		t.Errorf("DefaultParams: %v", err)
 	}
 }
+
+func TestStakeOverflowAndEmptySubnet(t *testing.T) {
+	m := ^uint64(0)
+	out := mustEpoch(t, Input{Stake: []uint64{m, m, 0}}, DefaultParams())
+	if diff := cmp.Diff([]uint16{32767, 32767, 0}, out.StakeWeight); diff != "" {
+		t.Errorf("stake weight with an overflowing sum (-want +got):\n%s", diff)
+	}
+	out = mustEpoch(t, Input{Emission: 7}, DefaultParams())
+	if out.Undistributed != 7 || len(out.Emission) != 0 {
+		t.Errorf("empty subnet: undistributed %d, emission %v; want 7 and none", out.Undistributed, out.Emission)
+	}
+}

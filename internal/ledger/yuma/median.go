@@ -90,7 +90,7 @@ func selectQuantileRounds(keys []uint64, u []int64, kappa int64, rounds int) uin
 		var sumG int64
 		for i := lo; i < hi-1; i++ {
 			if keys[i] > pivot {
-				sumG = satAdd(sumG, u[keys[i]&(1<<keyBits-1)])
+				sumG += u[keys[i]&(1<<keyBits-1)]
 				keys[i], keys[g] = keys[g], keys[i]
 				g++
 			}

@@ -122,6 +122,12 @@ func (s *Session) attend(l, pos int, q, out []float32) {
 		softmax(att)
 		o := out[head*hd : (head+1)*hd : (head+1)*hd]
 		clear(o)
+		if hd >= 16 {
+			for t, a := range att {
+				tensor.Axpy(a, vc[t*kvDim+off:t*kvDim+off+hd], o)
+			}
+			continue
+		}
 		for t, a := range att {
 			v := vc[t*kvDim+off : t*kvDim+off+hd : t*kvDim+off+hd]
 			v = v[:len(o)]

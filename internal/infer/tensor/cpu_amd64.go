@@ -87,3 +87,6 @@ func (m *Matrix) dot4(r int, vs []Vec, out *[4]float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)

@@ -243,3 +243,18 @@ func dotQ6K(w, x []byte, nb int) float32 {
 	}
 	return acc
 }
+
+// Axpy computes y[i] += a*x[i] for i < len(x), each product rounded to
+// float32 before the addition (elementwise, so SIMD and Go agree exactly).
+func Axpy(a float32, x, y []float32) {
+	n := len(x)
+	y = y[:n]
+	body := 0
+	if useAVX2 && n >= 8 {
+		body = n - n%8
+		axpyAVX2(a, &x[0], &y[0], body)
+	}
+	for i := body; i < n; i++ {
+		y[i] += float32(a * x[i])
+	}
+}

@@ -481,3 +481,22 @@ mm4Q4_0AVX2loop:
 	VMOVSS  X0, 12(DX)
 	VZEROUPPER
 	RET
+
+// func axpyAVX2(a float32, x, y *float32, n int)
+// y[i] += a*x[i] (product rounded, then added) for n a positive multiple of 8.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+
+axpyloop:
+	VMULPS  0(SI), Y0, Y1
+	VADDPS  0(DI), Y1, Y1
+	VMOVUPS Y1, 0(DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     axpyloop
+	VZEROUPPER
+	RET

@@ -167,14 +167,11 @@ func Quantize(t Type, dst []byte, x []float32) ([]byte, error) {
 	return dst, nil
 }
 
-// roundF rounds half away from zero, like C's roundf (v+0.5 is exact in
-// float64 for the magnitudes quantizers see; out-of-range values saturate
-// later via min/max).
+// roundF rounds half away from zero, like C's roundf, without a branch on
+// the sign (v±0.5 is exact in float64 for the magnitudes quantizers see).
 func roundF(v float32) int32 {
-	if v >= 0 {
-		return int32(float64(v) + 0.5)
-	}
-	return -int32(0.5 - float64(v))
+	r := float64(v)
+	return int32(r + math.Copysign(0.5, r))
 }
 
 // QuantizeQ8_0 writes x (len a multiple of 32) as Q8_0 blocks into dst, which

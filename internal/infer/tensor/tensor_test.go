@@ -346,3 +346,21 @@ func TestMatVecSIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+func TestAxpySIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 8, 13, 48, 64, 100} {
+		x := randVec(r, n, 1)
+		y0 := randVec(r, n, 1)
+		simd := append([]float32(nil), y0...)
+		ref := append([]float32(nil), y0...)
+		Axpy(0.37, x, simd)
+		withGo(func() { Axpy(0.37, x, ref) })
+		if diff := cmp.Diff(ref, simd); diff != "" {
+			t.Errorf("n=%d:\n%s", n, diff)
+		}
+		if want := y0[n-1] + float32(0.37*x[n-1]); ref[n-1] != want {
+			t.Errorf("n=%d: y[n-1] = %g, want %g", n, ref[n-1], want)
+		}
+	}
+}

@@ -100,12 +100,26 @@ type countingWriter struct {
 	f *fakeHub
 }
 
+// Write counts before writing, so the count is complete by the time the
+// client can have read the bytes.
 func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
 	c.f.mu.Lock()
-	c.f.served += int64(n)
+	c.f.served += int64(len(p))
 	c.f.mu.Unlock()
-	return n, err
+	return c.ResponseWriter.Write(p)
+}
+
+// snapshot returns the request log under the lock.
+func (f *fakeHub) snapshot() (ranges []string, served int64, cdnCount int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ranges...), f.served, f.cdnCount
+}
+
+func (f *fakeHub) resetServed() {
+	f.mu.Lock()
+	f.served = 0
+	f.mu.Unlock()
 }
 
 func newServer(t *testing.T, f *fakeHub) *httptest.Server {
@@ -151,8 +165,8 @@ func TestPullFromHub(t *testing.T) {
 	if !res.Existing || !res.Verified {
 		t.Errorf("second pull = %+v, want Existing and Verified", res)
 	}
-	if f.cdnCount != 1 {
-		t.Errorf("CDN requests = %d, want 1", f.cdnCount)
+	if _, _, n := f.snapshot(); n != 1 {
+		t.Errorf("CDN requests = %d, want 1", n)
 	}
 }
 
@@ -183,7 +197,7 @@ func TestPullResumesInterruptedDownload(t *testing.T) {
 		t.Errorf("final file exists after an interrupted download: %v", err)
 	}
 
-	f.served = 0
+	f.resetServed()
 	res, err := c.Pull(t.Context(), hub.Request{Repo: repo, File: file, Dir: dir})
 	if err != nil {
 		t.Fatalf("resumed Pull: %v", err)
@@ -191,11 +205,12 @@ func TestPullResumesInterruptedDownload(t *testing.T) {
 	if res.Resumed != cut || !res.Verified {
 		t.Errorf("result = %+v, want Resumed %d and Verified", res, cut)
 	}
-	if diff := cmp.Diff([]string{"", fmt.Sprintf("bytes=%d-", cut)}, f.ranges); diff != "" {
+	ranges, served, _ := f.snapshot()
+	if diff := cmp.Diff([]string{"", fmt.Sprintf("bytes=%d-", cut)}, ranges); diff != "" {
 		t.Errorf("Range headers (-want +got):\n%s", diff)
 	}
-	if want := int64(len(content) - cut); f.served != want {
-		t.Errorf("second request served %d bytes, want %d", f.served, want)
+	if want := int64(len(content) - cut); served != want {
+		t.Errorf("second request served %d bytes, want %d", served, want)
 	}
 	checkFile(t, res.Path, content)
 	if _, err := os.Stat(part); !errors.Is(err, os.ErrNotExist) {
@@ -217,7 +232,8 @@ func TestPullServerIgnoresRange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Pull: %v", err)
 	}
-	if diff := cmp.Diff([]string{"bytes=5000-"}, f.ranges); diff != "" {
+	if ranges, _, _ := f.snapshot(); !cmp.Equal([]string{"bytes=5000-"}, ranges) {
+		diff := cmp.Diff([]string{"bytes=5000-"}, ranges)
 		t.Errorf("Range headers (-want +got):\n%s", diff)
 	}
 	if res.Resumed != 0 || res.DigestSource != "flag" || !res.Verified {
@@ -241,7 +257,8 @@ func TestPullCompletePartialFile(t *testing.T) {
 	if res.Resumed != int64(len(content)) {
 		t.Errorf("Resumed = %d, want %d", res.Resumed, len(content))
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("bytes=%d-", len(content))}, f.ranges); diff != "" {
+	if ranges, _, _ := f.snapshot(); !cmp.Equal([]string{fmt.Sprintf("bytes=%d-", len(content))}, ranges) {
+		diff := cmp.Diff([]string{fmt.Sprintf("bytes=%d-", len(content))}, ranges)
 		t.Errorf("Range headers (-want +got):\n%s", diff)
 	}
 	checkFile(t, filepath.Join(dir, "blob"), content)

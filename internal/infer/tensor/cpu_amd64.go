@@ -67,25 +67,48 @@ func mm4Q8_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32,
 //go:noescape
 func mm4Q4_0AVX2(w *byte, nb int, x0, x1, x2, x3 *byte, d0, d1, d2, d3 *float32, out *[4]float32)
 
-// dot4 computes row r times vs[0..3] into out with a four-vector kernel and
-// reports whether it could.
-func (m *Matrix) dot4(r int, vs []Vec, out *[4]float32) bool {
+//go:noescape
+func mm2F32AVX2(w, x0, x1 *float32, n int, out *[2]float32)
+
+// dotMulti computes row r times the first vectors of vs with a
+// multi-vector kernel (4 for Q8_0/Q4_0, 2 for F32) into out and returns how
+// many it did (0 if none applies).
+func (m *Matrix) dotMulti(r int, vs []Vec, out *[4]float32) int {
 	if !useAVX2 {
-		return false
+		return 0
 	}
-	vs = vs[:4]
-	w := &m.Data[r*m.rowBytes]
 	switch m.Type {
-	case Q8_0:
-		mm4Q8_0AVX2(w, m.Cols/QK8_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
+	case Q8_0, Q4_0:
+		if len(vs) < 4 {
+			return 0
+		}
+		vs = vs[:4]
+		w := &m.Data[r*m.rowBytes]
+		kernel := mm4Q8_0AVX2
+		if m.Type == Q4_0 {
+			kernel = mm4Q4_0AVX2
+		}
+		kernel(w, m.Cols/QK8_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
 			&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
-	case Q4_0:
-		mm4Q4_0AVX2(w, m.Cols/QK4_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
-			&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
-	default:
-		return false
+		return 4
+	case F32:
+		n := m.Cols
+		body := n - n%32
+		if len(vs) < 2 || body == 0 {
+			return 0
+		}
+		w := m.f32[r*n : (r+1)*n]
+		x0, x1 := vs[0].X[:n], vs[1].X[:n]
+		var o [2]float32
+		mm2F32AVX2(&w[0], &x0[0], &x1[0], body, &o)
+		for i := body; i < n; i++ {
+			o[0] += float32(w[i] * x0[i])
+			o[1] += float32(w[i] * x1[i])
+		}
+		out[0], out[1] = o[0], o[1]
+		return 2
 	}
-	return true
+	return 0
 }
 
 //go:noescape

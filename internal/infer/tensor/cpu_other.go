@@ -10,6 +10,6 @@ func dotQ4_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
 
 func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool { return false }
 
-func (m *Matrix) dot4(r int, vs []Vec, out *[4]float32) bool { return false }
+func (m *Matrix) dotMulti(r int, vs []Vec, out *[4]float32) int { return 0 }
 
 func axpyAVX2(a float32, x, y *float32, n int) { panic("unreachable") }

@@ -500,3 +500,62 @@ axpyloop:
 	JNZ     axpyloop
 	VZEROUPPER
 	RET
+
+// func mm2F32AVX2(w, x0, x1 *float32, n int, out *[2]float32)
+// One f32 row times two vectors, n a positive multiple of 32, each result in
+// dotF32's canonical order.
+TEXT ·mm2F32AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ x0+8(FP), DI
+	MOVQ x1+16(FP), R8
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+mm2loop:
+	VMOVUPS 0(SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMULPS  0(DI), Y8, Y12
+	VMULPS  32(DI), Y9, Y13
+	VMULPS  64(DI), Y10, Y14
+	VMULPS  96(DI), Y11, Y15
+	VADDPS  Y12, Y0, Y0
+	VADDPS  Y13, Y1, Y1
+	VADDPS  Y14, Y2, Y2
+	VADDPS  Y15, Y3, Y3
+	VMULPS  0(R8), Y8, Y12
+	VMULPS  32(R8), Y9, Y13
+	VMULPS  64(R8), Y10, Y14
+	VMULPS  96(R8), Y11, Y15
+	VADDPS  Y12, Y4, Y4
+	VADDPS  Y13, Y5, Y5
+	VADDPS  Y14, Y6, Y6
+	VADDPS  Y15, Y7, Y7
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	ADDQ    $128, R8
+	SUBQ    $32, CX
+	JNZ     mm2loop
+
+	MOVQ   out+32(FP), DX
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8
+	VMOVSS X0, 0(DX)
+	VMOVUPS Y4, Y0
+	HSUM8
+	VMOVSS X0, 4(DX)
+	VZEROUPPER
+	RET

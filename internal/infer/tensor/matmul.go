@@ -169,10 +169,15 @@ func (t *mmTask) run(lo, hi int) {
 	var out [4]float32
 	for r := lo; r < hi; r++ {
 		i := 0
-		for ; i+4 <= len(t.vs) && t.m.dot4(r, t.vs[i:i+4], &out); i += 4 {
-			for j, o := range out {
+		for i < len(t.vs) {
+			k := t.m.dotMulti(r, t.vs[i:], &out)
+			if k == 0 {
+				break
+			}
+			for j, o := range out[:k] {
 				t.dst[(i+j)*t.stride+r] = o
 			}
+			i += k
 		}
 		for ; i < len(t.vs); i++ {
 			t.dst[i*t.stride+r] = t.m.dotRow(r, &t.vs[i])

@@ -2,12 +2,15 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +96,130 @@ func TestModelPullErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want failure mentioning %q", code, stderr, tt.wantErr)
 			}
 		})
+	}
+}
+
+// referenceStart is how greedy stories260K continues "Once upon a time".
+const referenceStart = ", there was a little girl named Lily."
+
+func TestRunGreedy(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "run", "--model", testModel, "--prompt", "Once upon a time", "-n", "20", "--temp", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, referenceStart) {
+		t.Errorf("stdout %q does not start with %q", stdout, referenceStart)
+	}
+	if strings.Contains(stdout, "Once upon a time") {
+		t.Errorf("stdout %q echoes the prompt", stdout)
+	}
+	if !strings.Contains(stderr, "20 generated, finish length") {
+		t.Errorf("summary on stderr = %q", stderr)
+	}
+	// The same seed gives the same sampled text.
+	args := []string{"run", "--model", testModel, "--prompt", "Once upon a time", "-n", "30", "--temp", "0.9", "--seed", "7"}
+	_, a, _ := runCLI(t, args...)
+	_, b, _ := runCLI(t, args...)
+	if a != b || a == "" {
+		t.Errorf("seeded runs differ or are empty: %q vs %q", a, b)
+	}
+}
+
+func TestModelInspect(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "model", "inspect", testModel, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Architecture                              string
+		EmbeddingLength, Layers, Heads, VocabSize int
+		KVHeads                                   int
+		FileSize                                  int64
+		TensorTypes                               map[string]int
+		Digest                                    string `json:"digest"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%q: %v", stdout, err)
+	}
+	if got.Architecture != "llama" || got.EmbeddingLength != 64 || got.Layers != 5 || got.Heads != 8 || got.KVHeads != 4 ||
+		got.VocabSize != 512 || got.FileSize != 1185376 || got.TensorTypes["F32"] != 48 || got.Digest != testModelSHA256 {
+		t.Errorf("inspect = %+v", got)
+	}
+	code, stdout, _ = runCLI(t, "model", "inspect", testModel)
+	if code != 0 || !strings.Contains(stdout, "architecture   llama") || !strings.Contains(stdout, testModelSHA256) {
+		t.Errorf("text output %q", stdout)
+	}
+}
+
+func TestModelSynth(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tiny.gguf")
+	code, _, stderr := runCLI(t, "model", "synth", "--shape", "tiny", "--type", "q8_0", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "model", "inspect", out, "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"Q8_0"`) {
+		t.Errorf("inspect of the synthetic model: exit %d, %s %s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, "model", "synth", "--shape", "7T", "--out", out+"2"); code == 0 || !strings.Contains(stderr, "unknown shape") {
+		t.Errorf("bad shape: exit %d, %q", code, stderr)
+	}
+}
+
+// lineWaiter is a stderr that reports the first line containing a marker.
+type lineWaiter struct {
+	mu     sync.Mutex // guards buf and sent
+	buf    bytes.Buffer
+	marker string
+	found  chan string
+	sent   bool
+}
+
+func (w *lineWaiter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.sent {
+		for line := range strings.SplitSeq(w.buf.String(), "\n") {
+			if strings.Contains(line, w.marker) {
+				w.sent = true
+				w.found <- line
+				break
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	stderr := &lineWaiter{marker: "listening on ", found: make(chan string, 1)}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- cli.Run(ctx, []string{"serve", "--model", testModel, "--addr", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, stderr)
+	}()
+	var base string
+	select {
+	case line := <-stderr.found:
+		base = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	case code := <-exit:
+		t.Fatalf("serve exited with %d: %s", code, stderr.buf.String())
+	}
+	resp, err := http.Post(base+"/completions", "application/json",
+		strings.NewReader(`{"model":"stories260K","prompt":"Once upon a time","max_tokens":12,"temperature":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Choices []struct{ Text string }
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if len(body.Choices) != 1 || !strings.HasPrefix(body.Choices[0].Text, ", there was a little girl") {
+		t.Errorf("completion = %+v", body)
+	}
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("serve exit code %d after shutdown", code)
 	}
 }

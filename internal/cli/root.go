@@ -93,6 +93,8 @@ func NewRoot(env *Env) *cobra.Command {
 		newQueryCmd(env),
 		newBenchCmd(env),
 		newModelCmd(env),
+		newRunCmd(env),
+		newServeCmd(env),
 		newWalletCmd(env),
 	)
 	return root

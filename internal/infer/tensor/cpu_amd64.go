@@ -113,3 +113,56 @@ func (m *Matrix) dotMulti(r int, vs []Vec, out *[4]float32) int {
 
 //go:noescape
 func axpyAVX2(a float32, x, y *float32, n int)
+
+//go:noescape
+func q4kDotAVX2(qs, q8 *byte, sc *[8]int16) int32
+
+// dotQ4KAVX2 is dotQ4K with the integer part in assembly (same result).
+func dotQ4KAVX2(w, x []byte, nb int) float32 {
+	var acc float32
+	var sc [8]int16
+	for b := 0; b < nb; b++ {
+		bw := w[b*BlockQ4_K : (b+1)*BlockQ4_K]
+		bx := x[b*BlockQ8_K : (b+1)*BlockQ8_K]
+		dx := q8KScale(bx)
+		d := F16ToF32(uint16(bw[0])|uint16(bw[1])<<8) * dx
+		dmin := F16ToF32(uint16(bw[2])|uint16(bw[3])<<8) * dx
+		scales := bw[4:16]
+		bs := bx[260:292]
+		var msum int32
+		for j := range 8 {
+			s, m := scaleMinK4(j, scales)
+			sc[j] = int16(s)
+			b0 := int32(int16(uint16(bs[4*j]) | uint16(bs[4*j+1])<<8))
+			b1 := int32(int16(uint16(bs[4*j+2]) | uint16(bs[4*j+3])<<8))
+			msum += int32(m) * (b0 + b1)
+		}
+		isum := q4kDotAVX2(&bw[16], &bx[4], &sc)
+		acc += float32(d * float32(isum))
+		acc -= float32(dmin * float32(msum))
+	}
+	return acc
+}
+
+//go:noescape
+func q6kDotAVX2(ql, qh, q8 *byte, sc *[16]int16) int32
+
+// dotQ6KAVX2 is dotQ6K with the integer part in assembly (same result).
+func dotQ6KAVX2(w, x []byte, nb int) float32 {
+	var acc float32
+	var sc [16]int16
+	for b := 0; b < nb; b++ {
+		bw := w[b*BlockQ6_K : (b+1)*BlockQ6_K]
+		bx := x[b*BlockQ8_K : (b+1)*BlockQ8_K]
+		d := F16ToF32(uint16(bw[208])|uint16(bw[209])<<8) * q8KScale(bx)
+		bs := bx[260:292]
+		var corr int32
+		for k := range 16 {
+			sc[k] = int16(int8(bw[192+k]))
+			corr += int32(sc[k]) * int32(int16(uint16(bs[2*k])|uint16(bs[2*k+1])<<8))
+		}
+		isum := q6kDotAVX2(&bw[0], &bw[128], &bx[4], &sc) - 32*corr
+		acc += float32(d * float32(isum))
+	}
+	return acc
+}

@@ -13,3 +13,7 @@ func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool { return fal
 func (m *Matrix) dotMulti(r int, vs []Vec, out *[4]float32) int { return 0 }
 
 func axpyAVX2(a float32, x, y *float32, n int) { panic("unreachable") }
+
+func dotQ4KAVX2(w, x []byte, nb int) float32 { return dotQ4K(w, x, nb) }
+
+func dotQ6KAVX2(w, x []byte, nb int) float32 { return dotQ6K(w, x, nb) }

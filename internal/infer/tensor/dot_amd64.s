@@ -559,3 +559,136 @@ mm2loop:
 	VMOVSS X0, 4(DX)
 	VZEROUPPER
 	RET
+
+// func q4kDotAVX2(qs, q8 *byte, sc *[8]int16) int32
+// The exact integer Σ_j sc[j]·Σ_l q4[j][l]·q8[j][l] of one Q4_K super-block
+// (qs: its 128 nibble bytes; q8: the Q8_K block's 256 int8 values).
+TEXT ·q4kDotAVX2(SB), NOSPLIT, $0-28
+	MOVQ         qs+0(FP), SI
+	MOVQ         q8+8(FP), DI
+	MOVQ         sc+16(FP), DX
+	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14
+	VPXOR        Y0, Y0, Y0
+	MOVQ         $4, CX
+
+q4kloop:
+	VMOVDQU      0(SI), Y1
+	VPAND        Y14, Y1, Y2
+	VPSRLW       $4, Y1, Y3
+	VPAND        Y14, Y3, Y3
+	VPMADDUBSW   0(DI), Y2, Y2
+	VPMADDUBSW   32(DI), Y3, Y3
+	VPBROADCASTW 0(DX), Y4
+	VPBROADCASTW 2(DX), Y5
+	VPMADDWD     Y4, Y2, Y2
+	VPMADDWD     Y5, Y3, Y3
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y3, Y0, Y0
+	ADDQ         $32, SI
+	ADDQ         $64, DI
+	ADDQ         $4, DX
+	DECQ         CX
+	JNZ          q4kloop
+
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0x4E, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xB1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	VZEROUPPER
+	MOVL         AX, ret+24(FP)
+	RET
+
+// func q6kDotAVX2(ql, qh, q8 *byte, sc *[16]int16) int32
+// The exact integer Σ_k sc[k]·Σ q6u·q8 over the 16 sub-blocks of one Q6_K
+// super-block, with q6u the unsigned 6-bit values (0..63); the caller
+// subtracts 32·Σ_k sc[k]·bsum[k].
+TEXT ·q6kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ         ql+0(FP), SI
+	MOVQ         qh+8(FP), BX
+	MOVQ         q8+16(FP), DI
+	MOVQ         sc+24(FP), DX
+	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ         $0x0303030303030303, AX
+	VMOVQ        AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ         $0x0C0C0C0C0C0C0C0C, AX
+	VMOVQ        AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ         $0x3030303030303030, AX
+	VMOVQ        AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ         $0xC0C0C0C0C0C0C0C0, AX
+	VMOVQ        AX, X10
+	VPBROADCASTQ X10, Y10
+	VPXOR        Y0, Y0, Y0
+	MOVQ         $2, CX
+
+q6kloop:
+	VMOVDQU 0(SI), Y1
+	VMOVDQU 32(SI), Y2
+	VMOVDQU 0(BX), Y3
+	VPAND   Y14, Y1, Y4
+	VPAND   Y13, Y3, Y5
+	VPSLLW  $4, Y5, Y5
+	VPOR    Y5, Y4, Y4
+	VPAND   Y14, Y2, Y6
+	VPAND   Y12, Y3, Y7
+	VPSLLW  $2, Y7, Y7
+	VPOR    Y7, Y6, Y6
+	VPSRLW  $4, Y1, Y8
+	VPAND   Y14, Y8, Y8
+	VPAND   Y11, Y3, Y9
+	VPOR    Y9, Y8, Y8
+	VPSRLW  $4, Y2, Y1
+	VPAND   Y14, Y1, Y1
+	VPAND   Y10, Y3, Y9
+	VPSRLW  $2, Y9, Y9
+	VPOR    Y9, Y1, Y1
+	VPMADDUBSW   0(DI), Y4, Y4
+	VPBROADCASTW 0(DX), X5
+	VPBROADCASTW 2(DX), X7
+	VINSERTI128  $1, X7, Y5, Y5
+	VPMADDWD     Y5, Y4, Y4
+	VPADDD       Y4, Y0, Y0
+	VPMADDUBSW   32(DI), Y6, Y6
+	VPBROADCASTW 4(DX), X5
+	VPBROADCASTW 6(DX), X7
+	VINSERTI128  $1, X7, Y5, Y5
+	VPMADDWD     Y5, Y6, Y6
+	VPADDD       Y6, Y0, Y0
+	VPMADDUBSW   64(DI), Y8, Y8
+	VPBROADCASTW 8(DX), X5
+	VPBROADCASTW 10(DX), X7
+	VINSERTI128  $1, X7, Y5, Y5
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y0, Y0
+	VPMADDUBSW   96(DI), Y1, Y1
+	VPBROADCASTW 12(DX), X5
+	VPBROADCASTW 14(DX), X7
+	VINSERTI128  $1, X7, Y5, Y5
+	VPMADDWD     Y5, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	ADDQ    $64, SI
+	ADDQ    $32, BX
+	ADDQ    $128, DI
+	ADDQ    $16, DX
+	DECQ    CX
+	JNZ     q6kloop
+
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0x4E, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xB1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	VZEROUPPER
+	MOVL         AX, ret+32(FP)
+	RET

@@ -139,8 +139,14 @@ func (m *Matrix) dotRow(r int, v *Vec) float32 {
 	case Q4_0:
 		return dotQ4_0(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.q8, m.Cols/QK4_0)
 	case Q4_K:
+		if useAVX2 {
+			return dotQ4KAVX2(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
+		}
 		return dotQ4K(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
 	case Q6_K:
+		if useAVX2 {
+			return dotQ6KAVX2(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
+		}
 		return dotQ6K(m.Data[r*m.rowBytes:(r+1)*m.rowBytes], v.qk, m.Cols/QK_K)
 	}
 	panic("tensor: dotRow on unsupported type " + m.Type.String())

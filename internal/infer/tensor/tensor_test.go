@@ -317,11 +317,11 @@ func TestExp(t *testing.T) {
 // the same bits as the Go kernels.
 func TestMatVecSIMDEqualsGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, shape := range [][2]int{{37, 64}, {20, 288}, {5, 172}} {
+	for _, shape := range [][2]int{{37, 64}, {20, 288}, {5, 172}, {9, 512}} {
 		rows, cols := shape[0], shape[1]
 		w := randVec(r, rows*cols, 0.1)
 		x := randVec(r, cols, 1)
-		for _, ty := range []Type{F32, Q8_0, Q4_0} {
+		for _, ty := range []Type{F32, Q8_0, Q4_0, Q4_K, Q6_K} {
 			if cols%ty.BlockSize() != 0 {
 				continue
 			}

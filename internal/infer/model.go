@@ -20,12 +20,20 @@ type Options struct {
 	// Threads is the number of threads each session uses for matmuls; 0
 	// means 1. Results do not depend on it.
 	Threads int
-	// ContextLength, when positive, overrides the model's context length
-	// (the KV cache size).
+	// ContextLength, when positive, sets the context length (the KV cache
+	// size) instead of the model's, up to MaxContextLength. Zero means the
+	// model's training context, capped at DefaultContextLength.
 	ContextLength int
 	// Logger receives load-time information; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultContextLength caps the context of a model whose metadata declares a
+// longer one (a KV cache for 128K positions is rarely wanted by default).
+const DefaultContextLength = 4096
+
+// MaxContextLength bounds Options.ContextLength.
+const MaxContextLength = 1 << 20
 
 // hparams are the model hyperparameters read from metadata.
 type hparams struct {
@@ -198,9 +206,17 @@ func (m *Model) readHparams() error {
 	if v, ok := f.GetFloat(arch + ".attention.layer_norm_rms_epsilon"); ok {
 		h.eps = float32(v)
 	}
-	h.ctx = h.trainCtx
+	h.ctx = min(h.trainCtx, DefaultContextLength)
 	if m.opts.ContextLength > 0 {
+		if m.opts.ContextLength > MaxContextLength {
+			return fmt.Errorf("context length %d exceeds %d", m.opts.ContextLength, MaxContextLength)
+		}
 		h.ctx = m.opts.ContextLength
+	}
+	// Every block needs 9 tensors: bound the layer count by the file before
+	// allocating per-layer state.
+	if h.layers > len(f.Tensors)/9 {
+		return fmt.Errorf("%d blocks but only %d tensors", h.layers, len(f.Tensors))
 	}
 	m.hp = h
 	return nil

@@ -2,6 +2,8 @@ package infer
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,14 +13,23 @@ import (
 	"github.com/deai-network/deai/internal/infer/tensor"
 )
 
-// writeModel writes a tiny llama-shaped GGUF (dim 32, 1 block, 2 heads,
-// vocab 300) after applying edits to its metadata and tensor shapes.
+// writeModel writes a tiny llama-shaped GGUF (dim 8, 1 block, 2 heads,
+// vocab 260) after applying edits to its metadata and tensor shapes.
 func writeModel(t *testing.T, meta map[string]any, skip string, shapes map[string][]uint64) string {
 	t.Helper()
-	tokens, scores, types := synthVocab(300)
+	p := filepath.Join(t.TempDir(), "m.gguf")
+	if err := os.WriteFile(p, modelBytes(t, meta, skip, shapes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func modelBytes(t testing.TB, meta map[string]any, skip string, shapes map[string][]uint64) []byte {
+	t.Helper()
+	tokens, scores, types := synthVocab(260)
 	kv := map[string]any{
-		"general.architecture": "llama", "llama.context_length": uint32(64), "llama.embedding_length": uint32(32),
-		"llama.feed_forward_length": uint32(64), "llama.block_count": uint32(1), "llama.attention.head_count": uint32(2),
+		"general.architecture": "llama", "llama.context_length": uint32(64), "llama.embedding_length": uint32(8),
+		"llama.feed_forward_length": uint32(16), "llama.block_count": uint32(1), "llama.attention.head_count": uint32(2),
 		"tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": tokens, "tokenizer.ggml.scores": scores,
 		"tokenizer.ggml.token_type": types,
 	}
@@ -42,11 +53,11 @@ func writeModel(t *testing.T, meta map[string]any, skip string, shapes map[strin
 		}
 	}
 	tensors := map[string][]uint64{
-		"token_embd.weight": {32, 300}, "output_norm.weight": {32},
-		"blk.0.attn_norm.weight": {32}, "blk.0.ffn_norm.weight": {32},
-		"blk.0.attn_q.weight": {32, 32}, "blk.0.attn_k.weight": {32, 32}, "blk.0.attn_v.weight": {32, 32},
-		"blk.0.attn_output.weight": {32, 32}, "blk.0.ffn_gate.weight": {32, 64}, "blk.0.ffn_up.weight": {32, 64},
-		"blk.0.ffn_down.weight": {64, 32},
+		"token_embd.weight": {8, 260}, "output_norm.weight": {8},
+		"blk.0.attn_norm.weight": {8}, "blk.0.ffn_norm.weight": {8},
+		"blk.0.attn_q.weight": {8, 8}, "blk.0.attn_k.weight": {8, 8}, "blk.0.attn_v.weight": {8, 8},
+		"blk.0.attn_output.weight": {8, 8}, "blk.0.ffn_gate.weight": {8, 16}, "blk.0.ffn_up.weight": {8, 16},
+		"blk.0.ffn_down.weight": {16, 8},
 	}
 	for k, v := range shapes {
 		tensors[k] = v
@@ -79,11 +90,29 @@ func writeModel(t *testing.T, meta map[string]any, skip string, shapes map[strin
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "m.gguf")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return buf.Bytes()
+}
+
+// FuzzLoad: whatever Parse accepts, building a model from it either fails
+// with an error or gives a model that runs a token, never a panic.
+func FuzzLoad(f *testing.F) {
+	f.Add(modelBytes(f, nil, "", nil))
+	f.Add(modelBytes(f, map[string]any{"llama.attention.head_count_kv": uint32(1)}, "", nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := gguf.Parse(data)
+		if err != nil {
+			return
+		}
+		m, err := newModel(g, Options{ContextLength: 8})
+		if err != nil {
+			return
+		}
+		s := m.NewSession()
+		defer s.Close()
+		if _, err := s.Forward(0, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestLoadHostileModels(t *testing.T) {
@@ -109,9 +138,9 @@ func TestLoadHostileModels(t *testing.T) {
 		{name: "bad rope base", meta: map[string]any{"llama.rope.freq_base": float32(-1)}},
 		{name: "unknown rope scaling", meta: map[string]any{"llama.rope.scaling.type": "yarn"}},
 		{name: "missing tensor", skip: "blk.0.ffn_up.weight"},
-		{name: "wrong shape", shapes: map[string][]uint64{"blk.0.attn_q.weight": {32, 64}}},
-		{name: "3-d weight", shapes: map[string][]uint64{"blk.0.attn_k.weight": {32, 16, 2}}},
-		{name: "vocab larger than embedding", shapes: map[string][]uint64{"token_embd.weight": {32, 100}}},
+		{name: "wrong shape", shapes: map[string][]uint64{"blk.0.attn_q.weight": {8, 16}}},
+		{name: "3-d weight", shapes: map[string][]uint64{"blk.0.attn_k.weight": {8, 4, 2}}},
+		{name: "vocab larger than embedding", shapes: map[string][]uint64{"token_embd.weight": {8, 100}}},
 		{name: "no tokenizer", meta: map[string]any{"tokenizer.ggml.model": nil}},
 		{name: "huge context option", opts: Options{ContextLength: 1 << 30}},
 	}
@@ -135,5 +164,28 @@ func TestLoadHostileModels(t *testing.T) {
 	defer m.Close()
 	if m.ContextLength() != DefaultContextLength || m.Info().ContextLength != 1<<24 {
 		t.Errorf("context %d, info %d", m.ContextLength(), m.Info().ContextLength)
+	}
+}
+
+var genCorpus = flag.Bool("gen-corpus", false, "rewrite testdata/fuzz/FuzzLoad seeds")
+
+// TestGenLoadCorpus rewrites the committed FuzzLoad seeds with -gen-corpus.
+func TestGenLoadCorpus(t *testing.T) {
+	if !*genCorpus {
+		t.Skip("run with -gen-corpus to rewrite testdata/fuzz/FuzzLoad")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzLoad")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	seeds := map[string][]byte{
+		"tiny":          modelBytes(t, nil, "", nil),
+		"tiny-gqa":      modelBytes(t, map[string]any{"llama.attention.head_count_kv": uint32(1)}, "", nil),
+		"tiny-no-ffnup": modelBytes(t, nil, "blk.0.ffn_up.weight", nil),
+	}
+	for name, data := range seeds {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

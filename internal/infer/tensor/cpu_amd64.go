@@ -84,12 +84,14 @@ func (m *Matrix) dotMulti(r int, vs []Vec, out *[4]float32) int {
 		}
 		vs = vs[:4]
 		w := &m.Data[r*m.rowBytes]
-		kernel := mm4Q8_0AVX2
+		// Direct calls (not a func value) keep out on the caller's stack.
 		if m.Type == Q4_0 {
-			kernel = mm4Q4_0AVX2
+			mm4Q4_0AVX2(w, m.Cols/QK4_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
+				&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
+		} else {
+			mm4Q8_0AVX2(w, m.Cols/QK8_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
+				&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
 		}
-		kernel(w, m.Cols/QK8_0, &vs[0].q8[0], &vs[1].q8[0], &vs[2].q8[0], &vs[3].q8[0],
-			&vs[0].q8d[0], &vs[1].q8d[0], &vs[2].q8d[0], &vs[3].q8d[0], out)
 		return 4
 	case F32:
 		n := m.Cols

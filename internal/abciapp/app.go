@@ -305,12 +305,17 @@ func writeBatch(db dbm.DB, ws state.WriteSet) error {
 	return b.WriteSync()
 }
 
-// Query answers the paths documented in the package doc with JSON. Errors
+// Query answers the paths documented in the package doc with JSON, from
+// the last committed state (req.Height must be 0 or that height). Errors
 // come back as a code (CodeNotFound, CodeBadQuery, …) and a log.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	height := a.ledger.Height()
+	if req.Height != 0 && req.Height != height {
+		return &abci.ResponseQuery{Code: CodeBadQuery, Codespace: Codespace, Height: height,
+			Log: fmt.Sprintf("query at height %d: only the latest height (%d) can be queried", req.Height, height)}, nil
+	}
 	b, err := a.ledger.Query(req.Path)
 	if err != nil {
 		code := uint32(module.ReasonOf(err))

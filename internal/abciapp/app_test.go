@@ -224,6 +224,12 @@ func TestBlockLifecycle(t *testing.T) {
 func TestQueryCodes(t *testing.T) {
 	nd := started(t, 1)
 	nd.block()
+	if r, _ := nd.app.Query(ctx, &abci.RequestQuery{Path: "/params", Height: 1}); r.Code != 0 {
+		t.Errorf("query at the latest height: %d %s", r.Code, r.Log)
+	}
+	if r, _ := nd.app.Query(ctx, &abci.RequestQuery{Path: "/params", Height: 7}); r.Code != abciapp.CodeBadQuery {
+		t.Errorf("historical query: code %d, want bad_query", r.Code)
+	}
 	for _, tt := range []struct {
 		path string
 		code uint32

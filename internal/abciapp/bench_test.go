@@ -76,12 +76,14 @@ func BenchmarkCheckTx(b *testing.B) {
 			txs := benchTxs(b, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := abciapp.CPUNow()
 			for i := 0; i < b.N; i++ {
 				r, _ := app.CheckTx(ctx, &abci.RequestCheckTx{Tx: txs[i], Type: typ})
 				if r.Code != 0 {
 					b.Fatalf("tx %d: %s", i, r.Log)
 				}
 			}
+			b.ReportMetric(float64((abciapp.CPUNow()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -111,6 +113,7 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 				txs := benchTxs(b, b.N*perBlock)
 				b.ReportAllocs()
 				b.ResetTimer()
+				var cpu time.Duration
 				for i := 0; i < b.N; i++ {
 					blk := txs[i*perBlock : (i+1)*perBlock]
 					if cached {
@@ -120,6 +123,7 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 						}
 						b.StartTimer()
 					}
+					cpu0 := abciapp.CPUNow()
 					res, err := app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: int64(i + 2), Time: time.Unix(int64(i+2), 0), Txs: blk})
 					if err != nil {
 						b.Fatal(err)
@@ -130,8 +134,10 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 					if _, err := app.Commit(ctx, &abci.RequestCommit{}); err != nil {
 						b.Fatal(err)
 					}
+					cpu += abciapp.CPUNow() - cpu0
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBlock), "ns/tx")
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*perBlock), "cpu-ns/tx")
 			})
 		}
 	}

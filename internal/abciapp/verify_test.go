@@ -90,3 +90,30 @@ func TestProtoSize(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerify gives the per-signature cost of single and batch
+// verification (one worker, and all cores), for reading the CheckTx and
+// FinalizeBlock numbers.
+func BenchmarkVerify(b *testing.B) {
+	items := sigItems(1000, nil)
+	b.Run("single", func(b *testing.B) {
+		cpu0 := cpuNow()
+		for i := 0; i < b.N; i++ {
+			it := items[i%len(items)]
+			if !(batchVerifier{}).Verify(it.PubKey, it.Msg, it.Sig) {
+				b.Fatal("invalid")
+			}
+		}
+		b.ReportMetric(float64((cpuNow()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("batch1000/workers=%d", w), func(b *testing.B) {
+			cpu0 := cpuNow()
+			for i := 0; i < b.N; i++ {
+				(batchVerifier{workers: w}).VerifyBatch(items)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(items)), "ns/sig")
+			b.ReportMetric(float64((cpuNow()-cpu0).Nanoseconds())/float64(b.N*len(items)), "cpu-ns/sig")
+		})
+	}
+}

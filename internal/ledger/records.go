@@ -95,7 +95,14 @@ func viewTx(t *tx.Tx, reg *tx.Registry) *TxView {
 // encode: height u64 ‖ index u32 ‖ code u32 ‖ log u16-bytes ‖ events ‖ raw u16-bytes
 // events: count u16 ‖ each (type u16-bytes ‖ attr count u16 ‖ each (key, value u16-bytes))
 func encodeTxRecord(height int64, index uint32, res *TxResult, raw []byte) []byte {
-	b := make([]byte, 0, 64+len(raw)+64*len(res.Events))
+	n := 8 + 4 + 4 + 2 + len(res.Log) + 2 + 2 + len(raw)
+	for _, e := range res.Events {
+		n += 2 + len(e.Type) + 2
+		for _, a := range e.Attrs {
+			n += 4 + len(a.Key) + len(a.Value)
+		}
+	}
+	b := make([]byte, 0, n)
 	b = tx.AppendU64(b, uint64(height))
 	b = tx.AppendU32(b, index)
 	b = tx.AppendU32(b, uint32(res.Code))

@@ -122,4 +122,3 @@ func TestRealNode(t *testing.T) {
 		}
 	})
 }
-

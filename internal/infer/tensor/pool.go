@@ -9,20 +9,28 @@ import (
 type task interface{ run(lo, hi int) }
 
 // Pool is a persistent set of worker goroutines that split a range of rows
-// into fixed chunks taken from a shared counter. Workers spin briefly between
-// jobs (a token's matmuls follow each other within microseconds) and then
-// park on a channel. A Pool is used by one goroutine at a time; the zero
-// number of workers (threads == 1) runs everything on the caller.
+// into fixed chunks. A job is published in one atomic word holding its
+// generation, its chunk count and the next unclaimed chunk; every thread,
+// the caller included, claims chunks with compare-and-swap, and the caller
+// returns when all chunks are done. A worker that is slow to wake (or
+// descheduled by a busy OS) never delays a job it has not claimed a chunk
+// of. Workers spin briefly between jobs (a token's matmuls follow each other
+// within microseconds) and then park on a channel.
+//
+// A Pool is used by one goroutine at a time. Which thread computes a row
+// never changes the row's value, so results do not depend on the thread
+// count.
 type Pool struct {
 	threads int
 	workers []*worker
 
-	gen     atomic.Uint64 // incremented once per job; workers wait for a change
-	closed  atomic.Bool
-	next    atomic.Int64 // next chunk start
-	pending atomic.Int32 // workers still running the current job
+	// state = gen<<40 | nChunks<<20 | next; gen increases once per job.
+	state  atomic.Uint64
+	done   atomic.Int64 // chunks finished in the current job
+	closed atomic.Bool
 
-	// The current job, written by the caller before gen is incremented.
+	// The current job; written before state publishes its generation and
+	// not changed until all its chunks are done.
 	job   task
 	n     int
 	chunk int
@@ -35,9 +43,13 @@ type worker struct {
 	wake     chan struct{}
 }
 
-// spinLimit bounds how long an idle worker polls before parking: about
-// 50–100 µs, longer than the gaps between the matmuls of one token.
-const spinLimit = 20000
+const (
+	chunkBits = 20
+	chunkMask = 1<<chunkBits - 1
+	// spinLimit bounds how long an idle worker polls before parking: tens
+	// of microseconds, longer than the gaps between the matmuls of one token.
+	spinLimit = 20000
+)
 
 // NewPool starts threads-1 workers (the caller is the remaining thread).
 // threads < 1 means runtime.NumCPU().
@@ -62,7 +74,7 @@ func (p *Pool) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
-	p.gen.Add(1)
+	p.state.Add(1 << 40)
 	for _, w := range p.workers {
 		select {
 		case w.wake <- struct{}{}:
@@ -72,11 +84,11 @@ func (p *Pool) Close() {
 }
 
 func (p *Pool) loop(w *worker) {
-	var seen uint64 // gen is 0 when the worker is created, before any job
+	var seen uint64 // generation 0: no job yet
 	for {
 		spins := 0
 		for {
-			if g := p.gen.Load(); g != seen {
+			if g := p.state.Load() >> 40; g != seen {
 				seen = g
 				break
 			}
@@ -85,30 +97,44 @@ func (p *Pool) loop(w *worker) {
 				continue
 			}
 			w.sleeping.Store(true)
-			if p.gen.Load() != seen {
+			if p.state.Load()>>40 != seen {
 				w.sleeping.Store(false)
 				continue
 			}
-			<-w.wake // may be a stale token: the loop re-checks gen
+			<-w.wake // may be a stale token: the loop re-checks
 			w.sleeping.Store(false)
 			spins = 0
 		}
 		if p.closed.Load() {
 			return
 		}
-		p.work()
-		p.pending.Add(-1)
+		p.work(seen)
 	}
 }
 
-// work takes chunks until none are left.
-func (p *Pool) work() {
+// work claims and runs chunks of generation gen until none are left.
+func (p *Pool) work(gen uint64) {
+	var t task
+	var n, chunk int
 	for {
-		lo := int(p.next.Add(int64(p.chunk))) - p.chunk
-		if lo >= p.n {
+		st := p.state.Load()
+		if st>>40 != gen {
 			return
 		}
-		p.job.run(lo, min(lo+p.chunk, p.n))
+		next, total := st&chunkMask, (st>>chunkBits)&chunkMask
+		if next >= total {
+			return
+		}
+		if !p.state.CompareAndSwap(st, st+1) {
+			continue
+		}
+		// The job cannot change while one of its chunks is unfinished.
+		if t == nil {
+			t, n, chunk = p.job, p.n, p.chunk
+		}
+		lo := int(next) * chunk
+		t.run(lo, min(lo+chunk, n))
+		p.done.Add(1)
 	}
 }
 
@@ -119,10 +145,15 @@ func (p *Pool) parallel(n, chunk int, parallel bool, t task) {
 		t.run(0, n)
 		return
 	}
+	chunks := (n + chunk - 1) / chunk
+	if chunks > chunkMask {
+		chunk = (n + chunkMask - 1) / chunkMask
+		chunks = (n + chunk - 1) / chunk
+	}
 	p.job, p.n, p.chunk = t, n, chunk
-	p.next.Store(0)
-	p.pending.Store(int32(len(p.workers)))
-	p.gen.Add(1)
+	p.done.Store(0)
+	gen := p.state.Load()>>40 + 1
+	p.state.Store(gen<<40 | uint64(chunks)<<chunkBits)
 	for _, w := range p.workers {
 		if w.sleeping.Load() {
 			select {
@@ -131,9 +162,9 @@ func (p *Pool) parallel(n, chunk int, parallel bool, t task) {
 			}
 		}
 	}
-	p.work()
-	for spins := 0; p.pending.Load() != 0; spins++ {
-		if spins > 1000 {
+	p.work(gen)
+	for spins := 0; p.done.Load() != int64(chunks); spins++ {
+		if spins > 100 {
 			runtime.Gosched()
 		}
 	}

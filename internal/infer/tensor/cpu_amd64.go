@@ -45,11 +45,22 @@ func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool {
 		return false
 	}
 	_ = dst[hi-1]
+	pairs := (hi - lo) / 2
 	switch m.Type {
 	case Q8_0:
-		rowsQ8_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[lo], hi-lo, &v.q8d[0])
+		if pairs > 0 {
+			rows2Q8_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[lo], pairs, &v.q8d[0])
+		}
+		if (hi-lo)%2 == 1 {
+			rowsQ8_0AVX2(&m.Data[(hi-1)*m.rowBytes], &v.q8[0], m.Cols/QK8_0, m.rowBytes, &dst[hi-1], 1, &v.q8d[0])
+		}
 	case Q4_0:
-		rowsQ4_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[lo], hi-lo, &v.q8d[0])
+		if pairs > 0 {
+			rows2Q4_0AVX2(&m.Data[lo*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[lo], pairs, &v.q8d[0])
+		}
+		if (hi-lo)%2 == 1 {
+			rowsQ4_0AVX2(&m.Data[(hi-1)*m.rowBytes], &v.q8[0], m.Cols/QK4_0, m.rowBytes, &dst[hi-1], 1, &v.q8d[0])
+		}
 	case F32:
 		if m.Cols%32 != 0 {
 			return false
@@ -168,3 +179,9 @@ func dotQ6KAVX2(w, x []byte, nb int) float32 {
 	}
 	return acc
 }
+
+//go:noescape
+func rows2Q8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)
+
+//go:noescape
+func rows2Q4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)

@@ -692,3 +692,159 @@ q6kloop:
 	VZEROUPPER
 	MOVL         AX, ret+32(FP)
 	RET
+
+// func rows2Q8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)
+// Two weight rows per pass sharing the activation loads; each row's result
+// is computed exactly as by the single-row kernel. d = dw*dx is formed by a
+// lane-wise multiply of the two broadcast scales (the same rounding).
+TEXT ·rows2Q8_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R12
+	MOVQ x+8(FP), R13
+	MOVQ nb+16(FP), R8
+	MOVQ rowBytes+24(FP), R9
+	MOVQ dst+32(FP), DX
+	MOVQ xd+48(FP), R11
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+
+rows2Q8_0AVX2row:
+	MOVQ   R12, SI
+	LEAQ   (R12)(R9*1), R10
+	MOVQ   R13, DI
+	MOVQ   R11, AX
+	MOVQ   R8, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y9, Y9, Y9
+
+rows2Q8_0AVX2loop:
+	VMOVDQU      2(DI), Y3
+	VBROADCASTSS 0(AX), Y7
+	MOVWLZX      0(SI), BX
+	VMOVD        BX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMULPS       Y7, Y1, Y1
+	VMOVDQU      2(SI), Y2
+	VPSIGNB      Y2, Y2, Y4
+	VPSIGNB      Y2, Y3, Y5
+	VPMADDUBSW   Y5, Y4, Y6
+	VPMADDWD     Y15, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y1, Y6, Y6
+	VADDPS       Y6, Y0, Y0
+	MOVWLZX      0(R10), BX
+	VMOVD        BX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMULPS       Y7, Y1, Y1
+	VMOVDQU      2(R10), Y8
+	VPSIGNB      Y8, Y8, Y10
+	VPSIGNB      Y8, Y3, Y11
+	VPMADDUBSW   Y11, Y10, Y12
+	VPMADDWD     Y15, Y12, Y12
+	VCVTDQ2PS    Y12, Y12
+	VMULPS       Y1, Y12, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         $34, SI
+	ADDQ         $34, R10
+	ADDQ         $34, DI
+	ADDQ         $4, AX
+	DECQ         CX
+	JNZ          rows2Q8_0AVX2loop
+
+	HSUM8
+	VMOVSS  X0, 0(DX)
+	VMOVUPS Y9, Y0
+	HSUM8
+	VMOVSS  X0, 4(DX)
+	ADDQ    $8, DX
+	LEAQ    (R12)(R9*2), R12
+	DECQ    pairs+40(FP)
+	JNZ     rows2Q8_0AVX2row
+	VZEROUPPER
+	RET
+
+// func rows2Q4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)
+// Two weight rows per pass sharing the activation loads; each row's result
+// is computed exactly as by the single-row kernel. d = dw*dx is formed by a
+// lane-wise multiply of the two broadcast scales (the same rounding).
+TEXT ·rows2Q4_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R12
+	MOVQ x+8(FP), R13
+	MOVQ nb+16(FP), R8
+	MOVQ rowBytes+24(FP), R9
+	MOVQ dst+32(FP), DX
+	MOVQ xd+48(FP), R11
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	MOVQ         $0x0F0F0F0F0F0F0F0F, BX
+	VMOVQ        BX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ         $0x0808080808080808, BX
+	VMOVQ        BX, X13
+	VPBROADCASTQ X13, Y13
+
+rows2Q4_0AVX2row:
+	MOVQ   R12, SI
+	LEAQ   (R12)(R9*1), R10
+	MOVQ   R13, DI
+	MOVQ   R11, AX
+	MOVQ   R8, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y9, Y9, Y9
+
+rows2Q4_0AVX2loop:
+	VMOVDQU      2(DI), Y3
+	VBROADCASTSS 0(AX), Y7
+	MOVWLZX      0(SI), BX
+	VMOVD        BX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMULPS       Y7, Y1, Y1
+	VMOVDQU      2(SI), X2
+	VPSRLW       $4, X2, X6
+	VINSERTI128  $1, X6, Y2, Y2
+	VPAND        Y14, Y2, Y2
+	VPSUBB       Y13, Y2, Y2
+	VPSIGNB      Y2, Y2, Y4
+	VPSIGNB      Y2, Y3, Y5
+	VPMADDUBSW   Y5, Y4, Y6
+	VPMADDWD     Y15, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y1, Y6, Y6
+	VADDPS       Y6, Y0, Y0
+	MOVWLZX      0(R10), BX
+	VMOVD        BX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMULPS       Y7, Y1, Y1
+	VMOVDQU      2(R10), X8
+	VPSRLW       $4, X8, X12
+	VINSERTI128  $1, X12, Y8, Y8
+	VPAND        Y14, Y8, Y8
+	VPSUBB       Y13, Y8, Y8
+	VPSIGNB      Y8, Y8, Y10
+	VPSIGNB      Y8, Y3, Y11
+	VPMADDUBSW   Y11, Y10, Y12
+	VPMADDWD     Y15, Y12, Y12
+	VCVTDQ2PS    Y12, Y12
+	VMULPS       Y1, Y12, Y12
+	VADDPS       Y12, Y9, Y9
+	ADDQ         $18, SI
+	ADDQ         $18, R10
+	ADDQ         $34, DI
+	ADDQ         $4, AX
+	DECQ         CX
+	JNZ          rows2Q4_0AVX2loop
+
+	HSUM8
+	VMOVSS  X0, 0(DX)
+	VMOVUPS Y9, Y0
+	HSUM8
+	VMOVSS  X0, 4(DX)
+	ADDQ    $8, DX
+	LEAQ    (R12)(R9*2), R12
+	DECQ    pairs+40(FP)
+	JNZ     rows2Q4_0AVX2row
+	VZEROUPPER
+	RET

@@ -67,3 +67,27 @@ func BenchmarkExp(b *testing.B) {
 	}
 	_ = s
 }
+
+// BenchmarkMatVecThreads measures the pool's scaling on a 32000x288 Q8_0
+// matrix (the 15M shape's output layer).
+func BenchmarkMatVecThreads(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	const rows, cols = 32000, 288
+	w := randVec(r, rows*cols, 0.05)
+	x := randVec(r, cols, 1)
+	data, _ := Quantize(Q8_0, nil, w)
+	m, _ := NewMatrix(Q8_0, rows, cols, data)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("t%d", threads), func(b *testing.B) {
+			p := NewPool(threads)
+			defer p.Close()
+			var v Vec
+			dst := make([]float32, rows)
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				v.Set(x)
+				MatVec(p, dst, m, &v)
+			}
+		})
+	}
+}

@@ -91,3 +91,13 @@ func BenchmarkMatVecThreads(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkQuantizeQ8_0(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	x := randVec(r, 768, 1)
+	dst := make([]byte, 768/32*BlockQ8_0)
+	b.SetBytes(int64(len(x) * 4))
+	for i := 0; i < b.N; i++ {
+		QuantizeQ8_0(dst, x)
+	}
+}

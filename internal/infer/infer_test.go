@@ -289,3 +289,29 @@ func cosine(a, b []float32) float64 {
 	}
 	return ab / math.Sqrt(aa*bb)
 }
+
+// TestConcurrentGenerate: sessions of one model run concurrently and give
+// the same tokens as a lone run (each has its own KV cache).
+func TestConcurrentGenerate(t *testing.T) {
+	m := loadStories(t)
+	req := GenerateRequest{Prompt: []int{1, 403, 407, 261, 378}, MaxTokens: 40}
+	want, err := m.Generate(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([]Result, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], _ = m.Generate(context.Background(), req, nil)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if diff := cmp.Diff(want.Tokens, r.Tokens); diff != "" || r.TokensDigest != want.TokensDigest {
+			t.Errorf("run %d differs:\n%s", i, diff)
+		}
+	}
+}

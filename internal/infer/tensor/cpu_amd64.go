@@ -185,3 +185,6 @@ func rows2Q8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *fl
 
 //go:noescape
 func rows2Q4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)
+
+//go:noescape
+func quantQ8_0AVX2(x *float32, dst *byte, nb int)

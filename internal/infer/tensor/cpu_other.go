@@ -17,3 +17,5 @@ func axpyAVX2(a float32, x, y *float32, n int) { panic("unreachable") }
 func dotQ4KAVX2(w, x []byte, nb int) float32 { return dotQ4K(w, x, nb) }
 
 func dotQ6KAVX2(w, x []byte, nb int) float32 { return dotQ6K(w, x, nb) }
+
+func quantQ8_0AVX2(x *float32, dst *byte, nb int) { panic("unreachable") }

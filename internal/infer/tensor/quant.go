@@ -178,6 +178,28 @@ func roundF(v float32) int32 {
 // must hold len(x)/32*34 bytes. This is ggml's reference quantizer: d =
 // max|x|/127, q = round(x/d).
 func QuantizeQ8_0(dst []byte, x []float32) {
+	nb := len(x) / QK8_0
+	if useAVX2 && nb > 0 && finite(x[:nb*QK8_0]) {
+		_ = dst[nb*BlockQ8_0-1]
+		quantQ8_0AVX2(&x[0], &dst[0], nb)
+		return
+	}
+	quantizeQ8_0Go(dst, x)
+}
+
+// finite reports whether x has no NaN or Inf (the assembly quantizer's
+// domain; the rare other inputs take the Go path, so results never depend
+// on the CPU).
+func finite(x []float32) bool {
+	for _, v := range x {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return false
+		}
+	}
+	return true
+}
+
+func quantizeQ8_0Go(dst []byte, x []float32) {
 	for b := 0; b < len(x)/QK8_0; b++ {
 		xs := x[b*QK8_0 : b*QK8_0+QK8_0]
 		blk := dst[b*BlockQ8_0 : b*BlockQ8_0+BlockQ8_0]

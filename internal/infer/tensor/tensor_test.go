@@ -364,3 +364,28 @@ func TestAxpySIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8_0SIMDEqualsGo covers the assembly quantizer, including
+// ties, zero blocks, tiny scales (f16 subnormals) and huge values.
+func TestQuantizeQ8_0SIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	var xs [][]float32
+	for _, scale := range []float32{1, 1e-3, 1e-6, 1e-9, 3e4, 1e30} {
+		xs = append(xs, randVec(r, 32*40, scale))
+	}
+	ties := make([]float32, 64)
+	for i := range ties {
+		ties[i] = float32(i-32) * 0.5 // x*id lands on .5 often
+	}
+	ties[31] = 127
+	xs = append(xs, ties, make([]float32, 64))
+	for i, x := range xs {
+		simd := make([]byte, len(x)/32*BlockQ8_0)
+		ref := make([]byte, len(simd))
+		QuantizeQ8_0(simd, x)
+		quantizeQ8_0Go(ref, x)
+		if diff := cmp.Diff(ref, simd); diff != "" {
+			t.Errorf("case %d:\n%s", i, diff)
+		}
+	}
+}

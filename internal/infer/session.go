@@ -46,7 +46,7 @@ func (m *Model) NewSession() *Session {
 	s.q = make([]float32, qDim)
 	s.hb = make([]float32, h.ffn)
 	s.hb2 = make([]float32, h.ffn)
-	s.att = make([]float32, h.ctx)
+	s.att = make([]float32, h.heads*h.ctx)
 	s.logits = make([]float32, h.vocab)
 	return s
 }
@@ -92,11 +92,17 @@ func (s *Session) rope(x []float32, n, pos int) {
 }
 
 // attend computes multi-head attention of q (all heads) at pos over the
-// layer's cache into out. Scores are q·k summed in index order (DotF32's
-// order, which for rows shorter than 32 is plain sequential summation).
+// layer's cache into out. Each score is q·k summed in index order (DotF32's
+// order, which for heads shorter than 32 is plain sequential summation) and
+// each output element sums a[t]·v[t] in position order, whichever loop
+// nesting computes it.
 func (s *Session) attend(l, pos int, q, out []float32) {
 	h := &s.m.hp
 	hd, kvDim := h.headDim, h.kvHeads*h.headDim
+	if hd < 32 {
+		s.attendSmall(l, pos, q, out)
+		return
+	}
 	group := h.heads / h.kvHeads
 	kc, vc := s.k[l][:(pos+1)*kvDim], s.v[l][:(pos+1)*kvDim]
 	sqrtHD := float32(math.Sqrt(float64(hd)))
@@ -104,32 +110,53 @@ func (s *Session) attend(l, pos int, q, out []float32) {
 	for head := 0; head < h.heads; head++ {
 		qh := q[head*hd : (head+1)*hd : (head+1)*hd]
 		off := (head / group) * hd
-		if hd >= 32 {
-			for t := range att {
-				att[t] = tensor.DotF32(qh, kc[t*kvDim+off:t*kvDim+off+hd]) / sqrtHD
-			}
-		} else {
-			for t := range att {
-				k := kc[t*kvDim+off : t*kvDim+off+hd : t*kvDim+off+hd]
-				k = k[:len(qh)]
-				var score float32
-				for i, qv := range qh {
-					score += float32(qv * k[i])
-				}
-				att[t] = score / sqrtHD
-			}
+		for t := range att {
+			att[t] = tensor.DotF32(qh, kc[t*kvDim+off:t*kvDim+off+hd]) / sqrtHD
 		}
 		softmax(att)
 		o := out[head*hd : (head+1)*hd : (head+1)*hd]
 		clear(o)
-		if hd >= 16 {
-			for t, a := range att {
-				tensor.Axpy(a, vc[t*kvDim+off:t*kvDim+off+hd], o)
-			}
-			continue
-		}
 		for t, a := range att {
-			v := vc[t*kvDim+off : t*kvDim+off+hd : t*kvDim+off+hd]
+			tensor.Axpy(a, vc[t*kvDim+off:t*kvDim+off+hd], o)
+		}
+	}
+}
+
+// attendSmall is attend for short heads: positions in the outer loop so
+// each cached K and V row is sliced once for all heads.
+func (s *Session) attendSmall(l, pos int, q, out []float32) {
+	h := &s.m.hp
+	hd, kvDim, heads := h.headDim, h.kvHeads*h.headDim, h.heads
+	group := heads / h.kvHeads
+	n := pos + 1
+	kc, vc := s.k[l][:n*kvDim], s.v[l][:n*kvDim]
+	sqrtHD := float32(math.Sqrt(float64(hd)))
+	att := s.att[:heads*n]
+	q = q[:heads*hd]
+	for t := 0; t < n; t++ {
+		krow := kc[t*kvDim : (t+1)*kvDim : (t+1)*kvDim]
+		for head := 0; head < heads; head++ {
+			qh := q[head*hd : (head+1)*hd : (head+1)*hd]
+			k := krow[(head/group)*hd:]
+			k = k[:len(qh)]
+			var score float32
+			for i, qv := range qh {
+				score += float32(qv * k[i])
+			}
+			att[head*n+t] = score / sqrtHD
+		}
+	}
+	for head := 0; head < heads; head++ {
+		softmax(att[head*n : (head+1)*n])
+	}
+	out = out[:heads*hd]
+	clear(out)
+	for t := 0; t < n; t++ {
+		vrow := vc[t*kvDim : (t+1)*kvDim : (t+1)*kvDim]
+		for head := 0; head < heads; head++ {
+			a := att[head*n+t]
+			o := out[head*hd : (head+1)*hd : (head+1)*hd]
+			v := vrow[(head/group)*hd:]
 			v = v[:len(o)]
 			for i, vv := range v {
 				o[i] += float32(a * vv)

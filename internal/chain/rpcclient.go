@@ -177,14 +177,23 @@ func (c *rpcClient) blockLoop(ctx context.Context, blocks <-chan Event) {
 	var last int64
 	backoff := 10 * time.Millisecond
 	for {
-		for ev := range blocks {
-			backoff = 10 * time.Millisecond
-			if last > 0 && ev.Height > last+1 && c.numWaiters() > 0 {
-				c.fill(ctx, last+1, ev.Height-1)
-			}
-			c.deliver(ev.TxResults)
-			if ev.Height > last {
-				last = ev.Height
+	events:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-blocks:
+				if !ok {
+					break events
+				}
+				backoff = 10 * time.Millisecond
+				if last > 0 && ev.Height > last+1 && c.numWaiters() > 0 {
+					c.fill(ctx, last+1, ev.Height-1)
+				}
+				c.deliver(ev.TxResults)
+				if ev.Height > last {
+					last = ev.Height
+				}
 			}
 		}
 		for {

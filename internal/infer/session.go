@@ -165,23 +165,9 @@ func (s *Session) attendSmall(l, pos int, q, out []float32) {
 	}
 }
 
-// softmax normalizes x in place (max subtracted first), with the
-// deterministic tensor.Exp.
-func softmax(x []float32) {
-	maxv := x[0]
-	for _, v := range x[1:] {
-		maxv = max(maxv, v)
-	}
-	var sum float32
-	for i, v := range x {
-		e := tensor.Exp(v - maxv)
-		x[i] = e
-		sum += e
-	}
-	for i := range x {
-		x[i] /= sum
-	}
-}
+// softmax is tensor.Softmax: max subtracted, the deterministic tensor.Exp,
+// sum in index order.
+func softmax(x []float32) { tensor.Softmax(x) }
 
 func silu(x float32) float32 { return x * (1 / (1 + tensor.Exp(-x))) }
 

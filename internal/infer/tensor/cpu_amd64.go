@@ -188,3 +188,9 @@ func rows2Q4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *fl
 
 //go:noescape
 func quantQ8_0AVX2(x *float32, dst *byte, nb int)
+
+//go:noescape
+func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32
+
+//go:noescape
+func divAVX2(x *float32, n int, d float32)

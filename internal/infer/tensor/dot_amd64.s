@@ -969,3 +969,119 @@ qloop:
 	JNZ          qloop
 	VZEROUPPER
 	RET
+
+// func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32
+// x[i] = Exp(x[i]-maxv) for i < n (n a positive multiple of 4) and returns
+// sum + Σ x[i] added one by one in index order: softmax's first pass,
+// bit-identical to Exp for every non-NaN input ≤ 88 (softmax inputs are ≤ 0).
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS maxv+16(FP), X8
+	VMOVSS       sum+20(FP), X6
+	LEAQ         ·exp2Table(SB), R8
+	MOVQ         $0x40571547652b82fe, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ         $0x3f862e42fee00000, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ         $0x3d8a39ef35793c76, AX
+	VMOVQ        AX, X13
+	VPBROADCASTQ X13, Y13
+	MOVQ         $0x3fa5555555555555, AX
+	VMOVQ        AX, X12
+	VPBROADCASTQ X12, Y12
+	MOVQ         $0x3fc5555555555555, AX
+	VMOVQ        AX, X11
+	VPBROADCASTQ X11, Y11
+	MOVQ         $0x3fe0000000000000, AX
+	VMOVQ        AX, X10
+	VPBROADCASTQ X10, Y10
+	MOVQ         $0x3ff0000000000000, AX
+	VMOVQ        AX, X9
+	VPBROADCASTQ X9, Y9
+
+explaunch:
+	VMOVUPS      0(SI), X0
+	VSUBPS       X8, X0, X0
+	VCVTPS2PD    X0, Y1
+	VMULPD       Y15, Y1, Y2
+	// t ± 0.5 with the sign of t, truncated: round half away from zero
+	MOVQ         $0x8000000000000000, AX
+	VMOVQ        AX, X3
+	VPBROADCASTQ X3, Y3
+	VANDPD       Y3, Y2, Y3
+	VORPD        Y10, Y3, Y3
+	VADDPD       Y3, Y2, Y3
+	VCVTTPD2DQY  Y3, X4
+	VCVTDQ2PD    X4, Y5
+	VMULPD       Y14, Y5, Y7
+	VSUBPD       Y7, Y1, Y1
+	VMULPD       Y13, Y5, Y7
+	VSUBPD       Y7, Y1, Y1
+	VMULPD       Y12, Y1, Y7
+	VADDPD       Y11, Y7, Y7
+	VMULPD       Y1, Y7, Y7
+	VADDPD       Y10, Y7, Y7
+	VMULPD       Y1, Y7, Y7
+	VADDPD       Y9, Y7, Y7
+	VMULPD       Y1, Y7, Y7
+	VADDPD       Y9, Y7, Y7
+	// table[k & 63]
+	MOVL         $63, AX
+	VMOVD        AX, X2
+	VPBROADCASTD X2, X2
+	VPAND        X2, X4, X2
+	VPCMPEQD     Y3, Y3, Y3
+	VXORPD       Y5, Y5, Y5
+	VGATHERDPD   Y3, (R8)(X2*8), Y5
+	VMULPD       Y5, Y7, Y7
+	// 2^(k>>6) built from its exponent bits
+	VPSRAD       $6, X4, X4
+	MOVL         $1023, AX
+	VMOVD        AX, X2
+	VPBROADCASTD X2, X2
+	VPADDD       X2, X4, X4
+	VPMOVSXDQ    X4, Y4
+	VPSLLQ       $52, Y4, Y4
+	VMULPD       Y4, Y7, Y7
+	VCVTPD2PSY    Y7, X7
+	// x < -103.97208 gives 0
+	MOVL         $0xc2cff1b4, AX
+	VMOVD        AX, X2
+	VBROADCASTSS X2, X2
+	VCMPPS       $1, X2, X0, X2
+	VANDNPS      X7, X2, X7
+	VMOVUPS      X7, 0(SI)
+	// sequential sum
+	VADDSS       X7, X6, X6
+	VMOVSHDUP    X7, X2
+	VADDSS       X2, X6, X6
+	VMOVHLPS     X7, X7, X2
+	VADDSS       X2, X6, X6
+	VPSRLDQ      $12, X7, X2
+	VADDSS       X2, X6, X6
+	ADDQ         $16, SI
+	SUBQ         $4, CX
+	JNZ          explaunch
+	VZEROUPPER
+	VMOVSS       X6, ret+24(FP)
+	RET
+
+// func divAVX2(x *float32, n int, d float32)
+// x[i] /= d for n a positive multiple of 8.
+TEXT ·divAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS d+16(FP), Y1
+
+divloop:
+	VMOVUPS 0(SI), Y0
+	VDIVPS  Y1, Y0, Y0
+	VMOVUPS Y0, 0(SI)
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JNZ     divloop
+	VZEROUPPER
+	RET

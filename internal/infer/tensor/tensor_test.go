@@ -389,3 +389,30 @@ func TestQuantizeQ8_0SIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+func TestSoftmaxSIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 3, 4, 7, 8, 9, 64, 129, 1000} {
+		for _, scale := range []float32{0.1, 5, 60} {
+			x := randVec(r, n, scale)
+			if n > 2 {
+				x[1] = -1e30 // underflows to 0
+				x[2] = float32(math.Inf(-1))
+			}
+			simd := append([]float32(nil), x...)
+			ref := append([]float32(nil), x...)
+			Softmax(simd)
+			withGo(func() { Softmax(ref) })
+			if diff := cmp.Diff(ref, simd); diff != "" {
+				t.Errorf("n=%d scale=%g:\n%s", n, scale, diff)
+			}
+			var sum float64
+			for _, v := range ref {
+				sum += float64(v)
+			}
+			if math.Abs(sum-1) > 1e-5 {
+				t.Errorf("n=%d: sum %g", n, sum)
+			}
+		}
+	}
+}

@@ -64,6 +64,11 @@ type HomeOptions struct {
 	// ValidatorPower of this home's validator in a single-validator genesis.
 	// Default 10.
 	ValidatorPower int64
+	// Genesis, if set, is an existing network's genesis.json, written
+	// byte for byte instead of a new single-validator genesis: for a node
+	// joining that network. ChainID, AppState and ValidatorPower are then
+	// taken from it or ignored.
+	Genesis []byte
 }
 
 // HomeInfo describes an initialized home.
@@ -108,6 +113,16 @@ func InitHome(o HomeOptions) (HomeInfo, error) {
 	keys, err := loadOrGenKeys(c)
 	if err != nil {
 		return HomeInfo{}, err
+	}
+	if o.Genesis != nil {
+		hash, err := writeGenesisBytes(c.GenesisFile(), o.Genesis)
+		if err != nil {
+			return HomeInfo{}, err
+		}
+		if err := writeConfig(ConfigFile(o.Home), c); err != nil {
+			return HomeInfo{}, err
+		}
+		return homeInfo(o, c, keys, hash), nil
 	}
 	gen := &cmttypes.GenesisDoc{
 		ChainID:         o.ChainID,
@@ -189,6 +204,13 @@ func prepareHome(o *HomeOptions) (*cfg.Config, error) {
 	}
 	if len(o.AppState) > 0 && !json.Valid(o.AppState) {
 		return nil, errors.New("init home: app state is not valid JSON")
+	}
+	if o.Genesis != nil {
+		gen, err := cmttypes.GenesisDocFromJSON(o.Genesis)
+		if err != nil {
+			return nil, fmt.Errorf("init home: genesis: %w", err)
+		}
+		o.ChainID = gen.ChainID
 	}
 	home, err := filepath.Abs(o.Home)
 	if err != nil {
@@ -320,6 +342,12 @@ func writeGenesis(path string, gen *cmttypes.GenesisDoc) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("genesis: %w", err)
 	}
+	return writeGenesisBytes(path, data)
+}
+
+// writeGenesisBytes writes a genesis file exactly as given, refusing to
+// overwrite, and returns its SHA-256.
+func writeGenesisBytes(path string, data []byte) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {

@@ -297,3 +297,26 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 	})
 }
+
+// A node joining an existing network takes its genesis byte for byte.
+func TestInitHomeJoinsExistingGenesis(t *testing.T) {
+	net, err := chain.InitTestnet(chain.TestnetOptions{N: 1, OutDir: t.TempDir(), ChainID: "joined"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := os.ReadFile(chain.GenesisFile(net.Nodes[0].Home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := chain.InitHome(chain.HomeOptions{Home: t.TempDir(), Genesis: gen, PersistentPeers: net.Nodes[0].NodeID + "@127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(chain.GenesisFile(info.Home))
+	if !bytes.Equal(got, gen) || info.ChainID != "joined" || !bytes.Equal(info.GenesisHash, net.GenesisHash) {
+		t.Errorf("joined home: chain %q, genesis equal %v", info.ChainID, bytes.Equal(got, gen))
+	}
+	if _, err := chain.InitHome(chain.HomeOptions{Home: t.TempDir(), Genesis: []byte(`{"chain_id":`)}); err == nil {
+		t.Error("InitHome with a broken genesis succeeded")
+	}
+}

@@ -17,6 +17,9 @@ type Session struct {
 	m    *Model
 	pool *tensor.Pool
 	k, v [][]float32 // per layer: [ctx][kvDim]
+	// kT is a transposed copy of k for heads shorter than 32 (per layer:
+	// [kvDim][ctx]), so scores are computed eight positions at a time.
+	kT [][]float32
 
 	// one-token scratch
 	x, xb, xb2, q, hb, hb2, att, logits []float32
@@ -39,6 +42,12 @@ func (m *Model) NewSession() *Session {
 	for l := range s.k {
 		s.k[l] = make([]float32, h.ctx*kvDim)
 		s.v[l] = make([]float32, h.ctx*kvDim)
+	}
+	if h.headDim < 32 {
+		s.kT = make([][]float32, h.layers)
+		for l := range s.kT {
+			s.kT[l] = make([]float32, h.ctx*kvDim)
+		}
 	}
 	s.x = make([]float32, h.dim)
 	s.xb = make([]float32, max(h.dim, qDim))
@@ -122,46 +131,31 @@ func (s *Session) attend(l, pos int, q, out []float32) {
 	}
 }
 
-// attendSmall is attend for short heads: positions in the outer loop so
-// each cached K and V row is sliced once for all heads.
+// attendSmall is attend for short heads, over the transposed K cache.
 func (s *Session) attendSmall(l, pos int, q, out []float32) {
 	h := &s.m.hp
-	hd, kvDim, heads := h.headDim, h.kvHeads*h.headDim, h.heads
-	group := heads / h.kvHeads
+	hd, kvDim, ctx := h.headDim, h.kvHeads*h.headDim, h.ctx
+	group := h.heads / h.kvHeads
 	n := pos + 1
-	kc, vc := s.k[l][:n*kvDim], s.v[l][:n*kvDim]
 	sqrtHD := float32(math.Sqrt(float64(hd)))
-	att := s.att[:heads*n]
-	q = q[:heads*hd]
-	for t := 0; t < n; t++ {
-		krow := kc[t*kvDim : (t+1)*kvDim : (t+1)*kvDim]
-		for head := 0; head < heads; head++ {
-			qh := q[head*hd : (head+1)*hd : (head+1)*hd]
-			k := krow[(head/group)*hd:]
-			k = k[:len(qh)]
-			var score float32
-			for i, qv := range qh {
-				score += float32(qv * k[i])
-			}
-			att[head*n+t] = score / sqrtHD
-		}
+	att := s.att[:n]
+	for head := 0; head < h.heads; head++ {
+		kvh := head / group
+		tensor.ScoresT(q[head*hd:(head+1)*hd], s.kT[l][kvh*hd*ctx:], ctx, sqrtHD, att)
+		softmax(att)
+		tensor.AccumRows(att, s.v[l][kvh*hd:], kvDim, out[head*hd:(head+1)*hd])
 	}
-	for head := 0; head < heads; head++ {
-		softmax(att[head*n : (head+1)*n])
+}
+
+// storeKT copies the key at pos into the transposed cache (short heads).
+func (s *Session) storeKT(l, pos int, key []float32) {
+	if s.kT == nil {
+		return
 	}
-	out = out[:heads*hd]
-	clear(out)
-	for t := 0; t < n; t++ {
-		vrow := vc[t*kvDim : (t+1)*kvDim : (t+1)*kvDim]
-		for head := 0; head < heads; head++ {
-			a := att[head*n+t]
-			o := out[head*hd : (head+1)*hd : (head+1)*hd]
-			v := vrow[(head/group)*hd:]
-			v = v[:len(o)]
-			for i, vv := range v {
-				o[i] += float32(a * vv)
-			}
-		}
+	ctx := s.m.hp.ctx
+	kt := s.kT[l]
+	for i, v := range key {
+		kt[i*ctx+pos] = v
 	}
 }
 
@@ -224,6 +218,7 @@ func (s *Session) forward(token, pos int) {
 		}
 		s.rope(s.q, h.heads, pos)
 		s.rope(kslot, h.kvHeads, pos)
+		s.storeKT(li, pos, kslot)
 		o := s.xb2[:len(s.q)]
 		s.attend(li, pos, s.q, o)
 		s.vec.Set(o)
@@ -301,6 +296,7 @@ func (s *Session) batch(tokens []int, start int) {
 			}
 			s.rope(q, h.heads, start+t)
 			s.rope(kslot, h.kvHeads, start+t)
+			s.storeKT(li, start+t, kslot)
 		}
 		for t := 0; t < n; t++ {
 			s.attend(li, start+t, s.bq[t*qDim:(t+1)*qDim], s.bxb2[t*qDim:(t+1)*qDim])

@@ -194,3 +194,9 @@ func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32
 
 //go:noescape
 func divAVX2(x *float32, n int, d float32)
+
+//go:noescape
+func scoresTAVX2(q, kT *float32, hd, stride, n int, out *float32, div float32)
+
+//go:noescape
+func accumV8AVX2(a, v *float32, n, stride int, o *float32)

@@ -23,3 +23,7 @@ func quantQ8_0AVX2(x *float32, dst *byte, nb int) { panic("unreachable") }
 func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32 { panic("unreachable") }
 
 func divAVX2(x *float32, n int, d float32) { panic("unreachable") }
+
+func scoresTAVX2(q, kT *float32, hd, stride, n int, out *float32, div float32) { panic("unreachable") }
+
+func accumV8AVX2(a, v *float32, n, stride int, o *float32) { panic("unreachable") }

@@ -1085,3 +1085,65 @@ divloop:
 	JNZ     divloop
 	VZEROUPPER
 	RET
+
+// func scoresTAVX2(q, kT *float32, hd, stride, n int, out *float32, div float32)
+// out[t] = (Σ_{i<hd} q[i]·kT[i·stride+t]) / div for t < n (n a positive
+// multiple of 8), each sum in order of i: attention scores against a
+// transposed K cache, eight positions per vector.
+TEXT ·scoresTAVX2(SB), NOSPLIT, $0-52
+	MOVQ         q+0(FP), SI
+	MOVQ         kT+8(FP), DI
+	MOVQ         hd+16(FP), R8
+	MOVQ         stride+24(FP), R9
+	SHLQ         $2, R9
+	MOVQ         n+32(FP), CX
+	MOVQ         out+40(FP), DX
+	VBROADCASTSS div+48(FP), Y15
+
+stloop:
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, R10
+	MOVQ   DI, R11
+	MOVQ   R8, BX
+
+siloop:
+	VBROADCASTSS 0(R10), Y1
+	VMULPS       0(R11), Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	ADDQ         $4, R10
+	ADDQ         R9, R11
+	DECQ         BX
+	JNZ          siloop
+
+	VDIVPS  Y15, Y0, Y0
+	VMOVUPS Y0, 0(DX)
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JNZ     stloop
+	VZEROUPPER
+	RET
+
+// func accumV8AVX2(a, v *float32, n, stride int, o *float32)
+// o[0:8] = Σ_{t<n} a[t]·v[t·stride : t·stride+8], accumulated in t order.
+TEXT ·accumV8AVX2(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   v+8(FP), DI
+	MOVQ   n+16(FP), CX
+	MOVQ   stride+24(FP), R9
+	SHLQ   $2, R9
+	MOVQ   o+32(FP), DX
+	VXORPS Y0, Y0, Y0
+
+avloop:
+	VBROADCASTSS 0(SI), Y1
+	VMULPS       0(DI), Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	ADDQ         $4, SI
+	ADDQ         R9, DI
+	DECQ         CX
+	JNZ          avloop
+
+	VMOVUPS Y0, 0(DX)
+	VZEROUPPER
+	RET

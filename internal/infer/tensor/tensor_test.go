@@ -416,3 +416,37 @@ func TestSoftmaxSIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+func TestAttentionKernelsSIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, hd := range []int{4, 8, 16} {
+		for _, n := range []int{1, 7, 8, 9, 64, 100} {
+			const stride = 128
+			q := randVec(r, hd, 1)
+			kT := randVec(r, hd*stride, 1)
+			simd := make([]float32, n)
+			ref := make([]float32, n)
+			ScoresT(q, kT, stride, 2.828427, simd)
+			withGo(func() { ScoresT(q, kT, stride, 2.828427, ref) })
+			if diff := cmp.Diff(ref, simd); diff != "" {
+				t.Errorf("ScoresT hd=%d n=%d:\n%s", hd, n, diff)
+			}
+			// Sequential reference for one position.
+			var s float32
+			for i := range q {
+				s += float32(q[i] * kT[i*stride+n-1])
+			}
+			if ref[n-1] != s/2.828427 {
+				t.Errorf("ScoresT hd=%d n=%d: %g != %g", hd, n, ref[n-1], s/2.828427)
+			}
+			a := randVec(r, n, 1)
+			v := randVec(r, n*32, 1)
+			os, or := make([]float32, hd), make([]float32, hd)
+			AccumRows(a, v, 32, os)
+			withGo(func() { AccumRows(a, v, 32, or) })
+			if diff := cmp.Diff(or, os); diff != "" {
+				t.Errorf("AccumRows hd=%d n=%d:\n%s", hd, n, diff)
+			}
+		}
+	}
+}

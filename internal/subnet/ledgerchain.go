@@ -1,7 +1,7 @@
 //go:build subnetledger
 
 // This file waits for the subnet ledger module (internal/ledger/subnet) to
-// build and answer /subnet/<netuid>/metagraph; drop the build tag then.
+// be committed; drop the build tag then.
 
 package subnet
 
@@ -154,40 +154,26 @@ func (l *LedgerChain) RevealWeights(ctx context.Context, netuid uint16, w Weight
 	return l.send(ctx, &lsubnet.MsgRevealWeights{Hotkey: l.key.Address(), Netuid: netuid, UIDs: w.UIDs, Weights: w.Values, Salt: salt})
 }
 
-// metagraphJSON is the answer of the ledger's /subnet/<netuid>/metagraph
-// query, as far as the daemons read it.
-type metagraphJSON struct {
-	Netuid   uint16 `json:"netuid"`
-	Block    int64  `json:"block"`
-	TaskType string `json:"task_type"`
-	Epochs   int64  `json:"epochs"`
-	Params   struct {
-		Tempo        int64 `json:"tempo"`
-		CommitReveal bool  `json:"commit_reveal"`
-		RevealPeriod int64 `json:"reveal_period"`
-	} `json:"params"`
-	Neurons []struct {
-		UID             uint16     `json:"uid"`
-		Hotkey          tx.Address `json:"hotkey"`
-		Stake           tx.Amount  `json:"stake"`
-		ValidatorPermit bool       `json:"validator_permit"`
-		Endpoint        string     `json:"endpoint"`
-		ProtocolVersion uint32     `json:"protocol_version"`
-		ModelDigest     string     `json:"model_digest"`
-		Region          string     `json:"region"`
-		Incentive       uint16     `json:"incentive"`
-		Dividends       uint16     `json:"dividends"`
-	} `json:"neurons"`
-}
-
-// Metagraph implements Chain.
+// Metagraph implements Chain from the ledger's /subnet/<netuid>/metagraph
+// and /subnet/<netuid>/params queries and the task type of
+// /subnet/<netuid>.
 func (l *LedgerChain) Metagraph(ctx context.Context, netuid uint16) (Metagraph, error) {
-	var j metagraphJSON
+	var (
+		info   lsubnet.SubnetInfo
+		params lsubnet.Params
+		j      lsubnet.Metagraph
+	)
+	if err := l.query(ctx, fmt.Sprintf("/subnet/%d", netuid), &info); err != nil {
+		return Metagraph{}, err
+	}
+	if err := l.query(ctx, fmt.Sprintf("/subnet/%d/params", netuid), &params); err != nil {
+		return Metagraph{}, err
+	}
 	if err := l.query(ctx, fmt.Sprintf("/subnet/%d/metagraph", netuid), &j); err != nil {
 		return Metagraph{}, err
 	}
-	mg := Metagraph{Netuid: j.Netuid, Block: j.Block, TaskType: j.TaskType, Tempo: j.Params.Tempo, Epoch: j.Epochs,
-		CommitReveal: j.Params.CommitReveal, RevealDelay: j.Params.RevealPeriod}
+	mg := Metagraph{Netuid: j.Netuid, Block: int64(j.Block), TaskType: info.TaskType, Tempo: int64(j.Tempo), Epoch: int64(j.Epoch),
+		CommitReveal: params.CommitReveal, RevealDelay: int64(params.RevealPeriod)}
 	for _, n := range j.Neurons {
 		nn := Neuron{UID: n.UID, Hotkey: n.Hotkey, Stake: n.Stake, ValidatorPermit: n.ValidatorPermit,
 			Incentive: float64(n.Incentive) / 65535, Dividends: float64(n.Dividends) / 65535}

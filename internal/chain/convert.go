@@ -23,17 +23,6 @@ func FromCheckTx(tx []byte, r *abci.ResponseCheckTx) CheckResult {
 	}
 }
 
-// FromCheckTxRejected converts a CheckTx rejection into the TxResult that
-// BroadcastCommit returns for it (Height 0).
-func FromCheckTxRejected(tx []byte, r *abci.ResponseCheckTx) TxResult {
-	c := FromCheckTx(tx, r)
-	var gas int64
-	if r != nil {
-		gas = r.GasWanted
-	}
-	return TxResult{Hash: c.Hash, Code: c.Code, Codespace: c.Codespace, Log: c.Log, Data: c.Data, GasWanted: gas}
-}
-
 // FromExecTxResult converts the result of tx at (height, index).
 func FromExecTxResult(tx []byte, height int64, index uint32, r *abci.ExecTxResult) TxResult {
 	out := TxResult{Hash: TxHash(tx), Height: height, Index: index}

@@ -200,3 +200,6 @@ func scoresTAVX2(q, kT *float32, hd, stride, n int, out *float32, div float32)
 
 //go:noescape
 func accumV8AVX2(a, v *float32, n, stride int, o *float32)
+
+//go:noescape
+func mm2F32RowsAVX2(w, x0, x1 *float32, n, rows, rowBytes int, d0, d1 *float32)

@@ -1147,3 +1147,98 @@ avloop:
 	VMOVUPS Y0, 0(DX)
 	VZEROUPPER
 	RET
+
+// func mm2F32RowsAVX2(w, x0, x1 *float32, n, rows, rowBytes int, d0, d1 *float32)
+// For each of rows rows of w (n columns, rows rowBytes apart; n ≥ 32):
+// d0[r] = row·x0 and d1[r] = row·x1 in dotF32's canonical order (32-lane
+// body, HSUM8, then the n%32 tail added one by one).
+TEXT ·mm2F32RowsAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), R12
+	MOVQ x0+8(FP), R13
+	MOVQ x1+16(FP), R11
+	MOVQ n+24(FP), R8
+	MOVQ rows+32(FP), BX
+	MOVQ rowBytes+40(FP), R9
+	MOVQ d0+48(FP), DX
+	MOVQ d1+56(FP), R10
+
+m2row:
+	MOVQ   R12, SI
+	MOVQ   R13, DI
+	MOVQ   R11, AX
+	MOVQ   R8, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+m2loop:
+	CMPQ    CX, $32
+	JLT     m2reduce
+	VMOVUPS 0(SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMULPS  0(DI), Y8, Y12
+	VMULPS  32(DI), Y9, Y13
+	VMULPS  64(DI), Y10, Y14
+	VMULPS  96(DI), Y11, Y15
+	VADDPS  Y12, Y0, Y0
+	VADDPS  Y13, Y1, Y1
+	VADDPS  Y14, Y2, Y2
+	VADDPS  Y15, Y3, Y3
+	VMULPS  0(AX), Y8, Y12
+	VMULPS  32(AX), Y9, Y13
+	VMULPS  64(AX), Y10, Y14
+	VMULPS  96(AX), Y11, Y15
+	VADDPS  Y12, Y4, Y4
+	VADDPS  Y13, Y5, Y5
+	VADDPS  Y14, Y6, Y6
+	VADDPS  Y15, Y7, Y7
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	ADDQ    $128, AX
+	SUBQ    $32, CX
+	JMP     m2loop
+
+m2reduce:
+	VADDPS  Y5, Y4, Y4
+	VADDPS  Y7, Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y3, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	HSUM8
+	VMOVAPS X0, X8
+	VMOVUPS Y4, Y0
+	HSUM8
+	VMOVAPS X0, X9
+	TESTQ   CX, CX
+	JZ      m2store
+
+m2tail:
+	VMOVSS  0(SI), X10
+	VMULSS  0(DI), X10, X11
+	VADDSS  X11, X8, X8
+	VMULSS  0(AX), X10, X11
+	VADDSS  X11, X9, X9
+	ADDQ    $4, SI
+	ADDQ    $4, DI
+	ADDQ    $4, AX
+	DECQ    CX
+	JNZ     m2tail
+
+m2store:
+	VMOVSS X8, 0(DX)
+	VMOVSS X9, 0(R10)
+	ADDQ   $4, DX
+	ADDQ   $4, R10
+	ADDQ   R9, R12
+	DECQ   BX
+	JNZ    m2row
+	VZEROUPPER
+	RET

@@ -172,21 +172,34 @@ func (t *mmTask) run(lo, hi int) {
 		}
 		return
 	}
+	i0 := 0
+	if useAVX2 && t.m.Type == F32 && t.m.Cols >= 32 {
+		// Pairs of vectors over the whole row range in one call each.
+		for ; i0+2 <= len(t.vs); i0 += 2 {
+			x0, x1 := t.vs[i0].X[:t.m.Cols], t.vs[i0+1].X[:t.m.Cols]
+			mm2F32RowsAVX2(&t.m.f32[lo*t.m.Cols], &x0[0], &x1[0], t.m.Cols, hi-lo, t.m.rowBytes,
+				&t.dst[i0*t.stride+lo], &t.dst[(i0+1)*t.stride+lo])
+		}
+		if i0 == len(t.vs) {
+			return
+		}
+	}
+	vs := t.vs[i0:]
 	var out [4]float32
 	for r := lo; r < hi; r++ {
 		i := 0
-		for i < len(t.vs) {
-			k := t.m.dotMulti(r, t.vs[i:], &out)
+		for i < len(vs) {
+			k := t.m.dotMulti(r, vs[i:], &out)
 			if k == 0 {
 				break
 			}
 			for j, o := range out[:k] {
-				t.dst[(i+j)*t.stride+r] = o
+				t.dst[(i0+i+j)*t.stride+r] = o
 			}
 			i += k
 		}
-		for ; i < len(t.vs); i++ {
-			t.dst[i*t.stride+r] = t.m.dotRow(r, &t.vs[i])
+		for ; i < len(vs); i++ {
+			t.dst[(i0+i)*t.stride+r] = t.m.dotRow(r, &vs[i])
 		}
 	}
 }

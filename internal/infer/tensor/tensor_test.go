@@ -450,3 +450,29 @@ func TestAttentionKernelsSIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulTailsEqualMatVec: batched F32 rows with a tail (cols % 32 != 0)
+// and odd vector counts equal MatVec bit for bit, SIMD and Go.
+func TestMatMulTailsEqualMatVec(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, cols := range []int{32, 40, 172, 64} {
+		const rows, nv = 21, 5
+		w := randVec(r, rows*cols, 0.1)
+		m, _ := NewMatrix(F32, rows, cols, func() []byte { b, _ := Quantize(F32, nil, w); return b }())
+		vs := make([]Vec, nv)
+		for i := range vs {
+			vs[i].Set(randVec(r, cols, 1))
+		}
+		batch := make([]float32, nv*rows)
+		MatMul(nil, batch, m, vs, rows)
+		single := make([]float32, nv*rows)
+		withGo(func() {
+			for i := range vs {
+				MatVec(nil, single[i*rows:(i+1)*rows], m, &vs[i])
+			}
+		})
+		if diff := cmp.Diff(single, batch); diff != "" {
+			t.Errorf("cols=%d:\n%s", cols, diff)
+		}
+	}
+}

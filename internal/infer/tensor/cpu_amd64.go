@@ -66,6 +66,16 @@ func (m *Matrix) matVecRows(lo, hi int, v *Vec, dst []float32) bool {
 			return false
 		}
 		rowsF32AVX2(&m.f32[lo*m.Cols], &v.X[0], m.Cols, m.rowBytes, &dst[lo], hi-lo)
+	case F16:
+		if m.Cols%32 != 0 {
+			return false
+		}
+		rowsF16AVX2(&m.Data[lo*m.rowBytes], &v.X[0], m.Cols, m.rowBytes, &dst[lo], hi-lo)
+	case BF16:
+		if m.Cols%32 != 0 {
+			return false
+		}
+		rowsBF16AVX2(&m.Data[lo*m.rowBytes], &v.X[0], m.Cols, m.rowBytes, &dst[lo], hi-lo)
 	default:
 		return false
 	}
@@ -203,3 +213,9 @@ func accumV8AVX2(a, v *float32, n, stride int, o *float32)
 
 //go:noescape
 func mm2F32RowsAVX2(w, x0, x1 *float32, n, rows, rowBytes int, d0, d1 *float32)
+
+//go:noescape
+func rowsF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
+
+//go:noescape
+func rowsBF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)

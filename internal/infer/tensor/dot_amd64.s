@@ -1242,3 +1242,107 @@ m2store:
 	JNZ    m2row
 	VZEROUPPER
 	RET
+
+// func rowsF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
+// Rows of f16 weights (n a positive multiple of 32) times x, converted
+// exactly to f32 and summed in dotF32's canonical order.
+TEXT ·rowsF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R12
+	MOVQ x+8(FP), R13
+	MOVQ n+16(FP), R8
+	MOVQ rowBytes+24(FP), R9
+	MOVQ dst+32(FP), DX
+	MOVQ rows+40(FP), BX
+
+rowsF16AVX2row:
+	MOVQ   R12, SI
+	MOVQ   R13, DI
+	MOVQ   R8, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+rowsF16AVX2loop:
+	VCVTPH2PS    0(SI), Y4
+	VCVTPH2PS    16(SI), Y5
+	VCVTPH2PS    32(SI), Y6
+	VCVTPH2PS    48(SI), Y7
+	VMULPS  0(DI), Y4, Y4
+	VMULPS  32(DI), Y5, Y5
+	VMULPS  64(DI), Y6, Y6
+	VMULPS  96(DI), Y7, Y7
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	ADDQ    $64, SI
+	ADDQ    $128, DI
+	SUBQ    $32, CX
+	JNZ     rowsF16AVX2loop
+
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8
+	VMOVSS X0, 0(DX)
+	ADDQ   $4, DX
+	ADDQ   R9, R12
+	DECQ   BX
+	JNZ    rowsF16AVX2row
+	VZEROUPPER
+	RET
+
+// func rowsBF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
+// Rows of bf16 weights (n a positive multiple of 32) times x, converted
+// exactly to f32 and summed in dotF32's canonical order.
+TEXT ·rowsBF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R12
+	MOVQ x+8(FP), R13
+	MOVQ n+16(FP), R8
+	MOVQ rowBytes+24(FP), R9
+	MOVQ dst+32(FP), DX
+	MOVQ rows+40(FP), BX
+
+rowsBF16AVX2row:
+	MOVQ   R12, SI
+	MOVQ   R13, DI
+	MOVQ   R8, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+rowsBF16AVX2loop:
+	VPMOVZXWD    0(SI), Y4
+	VPSLLD       $16, Y4, Y4
+	VPMOVZXWD    16(SI), Y5
+	VPSLLD       $16, Y5, Y5
+	VPMOVZXWD    32(SI), Y6
+	VPSLLD       $16, Y6, Y6
+	VPMOVZXWD    48(SI), Y7
+	VPSLLD       $16, Y7, Y7
+	VMULPS  0(DI), Y4, Y4
+	VMULPS  32(DI), Y5, Y5
+	VMULPS  64(DI), Y6, Y6
+	VMULPS  96(DI), Y7, Y7
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	ADDQ    $64, SI
+	ADDQ    $128, DI
+	SUBQ    $32, CX
+	JNZ     rowsBF16AVX2loop
+
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8
+	VMOVSS X0, 0(DX)
+	ADDQ   $4, DX
+	ADDQ   R9, R12
+	DECQ   BX
+	JNZ    rowsBF16AVX2row
+	VZEROUPPER
+	RET

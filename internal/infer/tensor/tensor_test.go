@@ -321,7 +321,7 @@ func TestMatVecSIMDEqualsGo(t *testing.T) {
 		rows, cols := shape[0], shape[1]
 		w := randVec(r, rows*cols, 0.1)
 		x := randVec(r, cols, 1)
-		for _, ty := range []Type{F32, Q8_0, Q4_0, Q4_K, Q6_K} {
+		for _, ty := range []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K} {
 			if cols%ty.BlockSize() != 0 {
 				continue
 			}

@@ -6,8 +6,12 @@
 //
 // Determinism is a contract: for one model file and request, logits,
 // generated tokens and embeddings are bit-identical across runs and thread
-// counts on one binary and CPU feature set (in fact across feature sets too:
-// the SIMD kernels reproduce the pure-Go summation order, see package tensor).
+// counts. The AVX2 kernels reproduce the pure-Go kernels' summation order
+// bit for bit and nothing uses fused multiply-add or math.Exp (whose amd64
+// assembly depends on the CPU), so an AVX2 machine and a machine without it
+// agree too. The one remaining dependency is the RoPE table, computed with
+// math.Pow/Cos/Sin: identical for binaries built with the same GOARCH and
+// GOAMD64 level (the default v1 never fuses).
 //
 // The subpackages gguf, tensor, tokenizer, sample and chat do the parts. The
 // engine is independent of the network and the ledger: it imports only

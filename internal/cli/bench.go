@@ -1,13 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/deai-network/deai/internal/infer"
 	"github.com/deai-network/deai/internal/node"
 )
 
@@ -57,6 +64,186 @@ func newBenchCmd(env *Env) *cobra.Command {
 	ledgerCmd.Flags().DurationVar(&blockTime, "block-time", 500*time.Millisecond, "block interval of the benchmark chain")
 	ledgerCmd.Flags().StringVar(&rpcAddr, "rpc-addr", "tcp://127.0.0.1:26757", "RPC address of the benchmark node")
 	ledgerCmd.Flags().StringVar(&p2pAddr, "p2p-addr", "tcp://127.0.0.1:26756", "P2P address of the benchmark node")
-	cmd.AddCommand(ledgerCmd)
+	cmd.AddCommand(ledgerCmd, newBenchInferCmd(env))
 	return cmd
+}
+
+// inferBench is one llama-bench-style measurement.
+type inferBench struct {
+	Model     string  `json:"model"`
+	Type      string  `json:"type"`
+	SizeBytes int64   `json:"size_bytes"`
+	Threads   int     `json:"threads"`
+	Test      string  `json:"test"` // ppN (prompt processing) or tgN (generation)
+	TokPerSec float64 `json:"tok_per_s"`
+	StdDev    float64 `json:"stddev"`
+}
+
+func newBenchInferCmd(env *Env) *cobra.Command {
+	var (
+		models  []string
+		threads []int
+		pp, tg  int
+		reps    int
+	)
+	cmd := &cobra.Command{
+		Use:   "infer",
+		Short: "Prompt-processing and generation tokens/s of the built-in engine (like llama-bench)",
+		Long: `Measure the engine the way llama-bench does: ppN processes an N-token prompt
+in one batch from position 0; tgN generates N tokens one at a time from BOS
+(greedy). Each test runs --reps times on a fresh session after one warm-up;
+the mean and standard deviation of tokens/s are printed, then the process's
+peak resident memory (VmHWM) — run one model per process for a clean figure.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out []inferBench
+			for _, path := range models {
+				for _, th := range threads {
+					rs, err := benchModel(cmd.Context(), path, th, pp, tg, reps)
+					if err != nil {
+						return err
+					}
+					out = append(out, rs...)
+				}
+			}
+			rss := peakRSS()
+			return env.Print(struct {
+				Results      []inferBench `json:"results"`
+				PeakRSSBytes int64        `json:"peak_rss_bytes"`
+			}{out, rss}, func(w io.Writer) error {
+				fmt.Fprintf(w, "%-28s %-8s %10s %7s %7s %18s\n", "model", "type", "size MiB", "threads", "test", "tok/s")
+				for _, r := range out {
+					fmt.Fprintf(w, "%-28s %-8s %10.2f %7d %7s %11.1f ± %5.1f\n", r.Model, r.Type, float64(r.SizeBytes)/(1<<20), r.Threads, r.Test, r.TokPerSec, r.StdDev)
+				}
+				fmt.Fprintf(w, "peak RSS %.1f MiB\n", float64(rss)/(1<<20))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringSliceVar(&models, "model", nil, "GGUF file(s) (required)")
+	cmd.Flags().IntSliceVar(&threads, "threads", []int{1, 2}, "thread counts")
+	cmd.Flags().IntVar(&pp, "pp", 128, "prompt tokens for the ppN test (0 skips it)")
+	cmd.Flags().IntVar(&tg, "tg", 128, "generated tokens for the tgN test (0 skips it)")
+	cmd.Flags().IntVar(&reps, "reps", 5, "repetitions per test")
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+func benchModel(ctx context.Context, path string, threads, pp, tg, reps int) ([]inferBench, error) {
+	if reps < 1 {
+		return nil, fmt.Errorf("--reps %d: want at least 1", reps)
+	}
+	m, err := infer.Load(path, infer.Options{Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	info := m.Info()
+	typ := strings.Join(info.TensorTypeNames(), "+")
+	if n := pp + tg; n > m.ContextLength() {
+		return nil, fmt.Errorf("%s: pp %d + tg %d exceeds the context of %d", path, pp, tg, m.ContextLength())
+	}
+	base := inferBench{Model: filepath.Base(path), Type: typ, SizeBytes: info.FileSize, Threads: threads}
+	var out []inferBench
+	run := func(test string, n int, once func(s *infer.Session) error) error {
+		var rates []float64
+		for i := 0; i <= reps; i++ { // the first run warms up and is dropped
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s := m.NewSession()
+			start := time.Now()
+			err := once(s)
+			el := time.Since(start)
+			s.Close()
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				rates = append(rates, float64(n)/el.Seconds())
+			}
+		}
+		mean, sd := meanSD(rates)
+		r := base
+		r.Test, r.TokPerSec, r.StdDev = test, mean, sd
+		out = append(out, r)
+		return nil
+	}
+	vocab := m.VocabSize()
+	if pp > 0 {
+		prompt := make([]int, pp)
+		for i := range prompt {
+			prompt[i] = 3 + (i*37)%max(vocab-3, 1)
+		}
+		if err := run(fmt.Sprintf("pp%d", pp), pp, func(s *infer.Session) error {
+			_, err := s.Prefill(prompt, 0)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if tg > 0 {
+		bos := max(m.Tokenizer().BOS(), 0)
+		if err := run(fmt.Sprintf("tg%d", tg), tg, func(s *infer.Session) error {
+			tok := bos
+			for pos := 0; pos < tg; pos++ {
+				l, err := s.Forward(tok, pos)
+				if err != nil {
+					return err
+				}
+				tok = argmaxF32(l)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func argmaxF32(l []float32) int {
+	best := 0
+	for i, v := range l {
+		if v > l[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func meanSD(xs []float64) (float64, float64) {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	mean := sum / float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// peakRSS is the process's peak resident set (VmHWM) in bytes, or 0 where
+// /proc is not available.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }

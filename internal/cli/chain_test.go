@@ -256,3 +256,37 @@ func TestBenchLedgerSmoke(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchInferSmoke(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := cli.Run(t.Context(), []string{"bench", "infer", "--model", "../../../shared/models/stories260K.gguf",
+		"--threads", "1", "--pp", "16", "--tg", "16", "--reps", "1", "-o", "json"}, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("bench infer: exit %d: %s", code, errb.String())
+	}
+	var res struct {
+		Results []struct {
+			Test      string
+			TokPerSec float64 `json:"tok_per_s"`
+		}
+		PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != 2 || res.Results[0].Test != "pp16" || res.Results[1].Test != "tg16" {
+		t.Fatalf("results %+v: want pp16 and tg16", res.Results)
+	}
+	for _, r := range res.Results {
+		if r.TokPerSec <= 0 {
+			t.Errorf("%s: %v tok/s, want a positive rate", r.Test, r.TokPerSec)
+		}
+	}
+	if res.PeakRSSBytes <= 0 {
+		t.Errorf("peak RSS %d: want it read from /proc", res.PeakRSSBytes)
+	}
+	if code := cli.Run(t.Context(), []string{"bench", "infer", "--model", "../../../shared/models/stories260K.gguf", "--pp", "4000", "--tg", "200"},
+		strings.NewReader(""), &out, &errb); code == 0 {
+		t.Error("bench infer beyond the context: want an error")
+	}
+}

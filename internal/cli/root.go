@@ -96,6 +96,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newRunCmd(env),
 		newServeCmd(env),
 		newWalletCmd(env),
+		newSubnetCmd(env),
 	)
 	return root
 }

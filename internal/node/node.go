@@ -23,6 +23,7 @@ import (
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/config"
 	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/ledger/subnet"
 	dlog "github.com/deai-network/deai/internal/log"
 	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wallet"
@@ -236,7 +237,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: open ledger db: %w", err)
 	}
-	app, err := abciapp.New(abciapp.Options{DB: db, Logger: log.With(dlog.KeyComponent, "ledger")})
+	app, err := abciapp.New(abciapp.Options{DB: db, Logger: log.With(dlog.KeyComponent, "ledger"), Modules: []ledger.Module{subnet.New()}})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start node: %w", err)
@@ -281,6 +282,21 @@ func (n *Node) NodeID() string { return n.chain.NodeID() }
 
 // Height is the latest committed block height.
 func (n *Node) Height() int64 { return n.chain.Height() }
+
+// WaitHeight blocks until a block at height h or above is committed, or ctx
+// ends.
+func (n *Node) WaitHeight(ctx context.Context, h int64) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for n.Height() < h {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
 
 // Stop stops CometBFT, then closes the ledger database.
 func (n *Node) Stop() error {

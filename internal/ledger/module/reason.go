@@ -31,6 +31,7 @@ const (
 	ReasonNotFound          Reason = 13 // queried object does not exist
 	ReasonBadQuery          Reason = 14 // unknown query path or bad argument
 	ReasonInternal          Reason = 15 // a bug or broken invariant; see the node log
+	ReasonRateLimited       Reason = 16 // too soon: a rate limit or a window not yet open; retry later
 )
 
 var reasonNames = [...]string{
@@ -39,6 +40,7 @@ var reasonNames = [...]string{
 	ReasonOverflow: "overflow", ReasonZeroAmount: "zero_amount", ReasonFeeTooLow: "fee_too_low",
 	ReasonUnknownMsg: "unknown_message", ReasonUnauthorized: "unauthorized", ReasonInvalid: "invalid",
 	ReasonNotFound: "not_found", ReasonBadQuery: "bad_query", ReasonInternal: "internal",
+	ReasonRateLimited: "rate_limited",
 }
 
 // Reasons lists every defined reason in numeric order.
@@ -73,6 +75,8 @@ func (r Reason) Kind() errs.Kind {
 		return errs.NotExist
 	case ReasonInternal:
 		return errs.Internal
+	case ReasonRateLimited:
+		return errs.Transient
 	default:
 		return errs.Invalid
 	}

@@ -198,7 +198,7 @@ func newUpCmd(env *Env) *cobra.Command {
 				}
 				if exitAfter > 0 {
 					go func() {
-						waitHeight(runCtx, n, s.Height+exitAfter)
+						n.WaitHeight(runCtx, s.Height+exitAfter)
 						cancel()
 					}()
 				}
@@ -235,7 +235,7 @@ func summarize(ctx context.Context, home string, n *node.Node, created bool) (up
 	// Wait for the first committed block so the summary shows a live chain.
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := waitHeight(wctx, n, 1); err != nil {
+	if err := n.WaitHeight(wctx, 1); err != nil {
 		return upSummary{}, fmt.Errorf("wait for the first block: %w", err)
 	}
 	st, err := n.Client().Status(ctx)
@@ -275,19 +275,6 @@ func printUp(w io.Writer, s upSummary) error {
 		fmt.Fprintf(w, "  passphrase  %s\n", s.DevPassphraseFile)
 	}
 	fmt.Fprintf(w, "\nTry, in another terminal:\n  deai query balance %s\n  deai tx send --from dev --to <deai1…> --amount 1deai\n\nCtrl-C stops the node; run deai up again to continue the same chain.\n", s.DevAddress)
-	return nil
-}
-
-func waitHeight(ctx context.Context, n *node.Node, h int64) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for n.Height() < h {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 	return nil
 }
 

@@ -146,7 +146,7 @@ func BenchLedger(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		defer rc.Close()
 		cl = rc
 	}
-	if err := waitHeightCtx(ctx, n, 1); err != nil {
+	if err := n.WaitHeight(ctx, 1); err != nil {
 		return BenchResult{}, err
 	}
 
@@ -247,17 +247,4 @@ func BenchLedger(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	res.SupplyIntact = sup.Conserved()
 	return res, nil
-}
-
-func waitHeightCtx(ctx context.Context, n *Node, h int64) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for n.Height() < h {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
 }

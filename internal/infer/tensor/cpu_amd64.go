@@ -219,3 +219,12 @@ func rowsF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
 
 //go:noescape
 func rowsBF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
+
+//go:noescape
+func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int)
+
+//go:noescape
+func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
+
+//go:noescape
+func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)

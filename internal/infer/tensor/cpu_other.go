@@ -29,3 +29,11 @@ func scoresTAVX2(q, kT *float32, hd, stride, n int, out *float32, div float32) {
 func accumV8AVX2(a, v *float32, n, stride int, o *float32) { panic("unreachable") }
 
 func mm2F32RowsAVX2(w, x0, x1 *float32, n, rows, rowBytes int, d0, d1 *float32) { panic("unreachable") }
+
+func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int) {
+	panic("unreachable")
+}
+
+func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32) { panic("unreachable") }
+
+func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32) { panic("unreachable") }

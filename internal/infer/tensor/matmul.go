@@ -159,9 +159,13 @@ type mmTask struct {
 	vs     []Vec
 	dst    []float32
 	stride int
+	// gemm, when groups > 0: the first groups*gemmT vectors of vs packed
+	// for the tiled Q8_0/Q4_0 kernel.
+	gemm   *gemmBuf
+	groups int
 }
 
-func (t *mmTask) run(lo, hi int) {
+func (t *mmTask) run(lo, hi, tid int) {
 	if t.v != nil {
 		m, v, dst := t.m, t.v, t.dst
 		if m.matVecRows(lo, hi, v, dst) {
@@ -172,7 +176,28 @@ func (t *mmTask) run(lo, hi int) {
 		}
 		return
 	}
-	i0 := 0
+	if t.groups > 0 {
+		m := t.m
+		nb := m.Cols / QK8_0
+		s := &t.gemm.scratch[tid]
+		s.ensure(nb)
+		end := lo + (hi-lo)/gemmR*gemmR
+		for r := lo; r < end; r += gemmR {
+			m.packW3(r, s)
+			gemmQ8x3x4(s, t.gemm, nb, t.groups, t.dst[r:], t.stride)
+		}
+		t.rows(end, hi, 0)
+		t.rows(lo, end, t.groups*gemmT)
+		return
+	}
+	t.rows(lo, hi, 0)
+}
+
+// rows computes rows [lo, hi) for the vectors from i0 on.
+func (t *mmTask) rows(lo, hi, i0 int) {
+	if lo >= hi || i0 >= len(t.vs) {
+		return
+	}
 	if useAVX2 && t.m.Type == F32 && t.m.Cols >= 32 {
 		// Pairs of vectors over the whole row range in one call each.
 		for ; i0+2 <= len(t.vs); i0 += 2 {
@@ -208,8 +233,12 @@ func (t *mmTask) run(lo, hi int) {
 // matmul runs on the caller alone: waking a worker costs more than it saves.
 const parallelMin = 1 << 16
 
-// rowChunk is the number of rows a thread takes at a time.
-const rowChunk = 16
+// rowChunk is the number of rows a thread takes at a time; gemmChunk is
+// that for the tiled batched kernel (a multiple of gemmR).
+const (
+	rowChunk  = 16
+	gemmChunk = 8 * gemmR
+)
 
 // MatVec computes dst[r] = Σ_c m[r][c]·v[c] for every row. The result does
 // not depend on p's thread count.
@@ -222,12 +251,16 @@ func MatVec(p *Pool, dst []float32, m *Matrix, v *Vec) {
 }
 
 func run(p *Pool, m *Matrix, t *mmTask, work int) {
+	chunk := rowChunk
+	if t.groups > 0 {
+		chunk = gemmChunk
+	}
 	if p == nil {
-		t.run(0, m.Rows)
+		t.run(0, m.Rows, 0)
 		return
 	}
 	p.mm = *t
-	p.parallel(m.Rows, rowChunk, work >= parallelMin, &p.mm)
+	p.parallel(m.Rows, chunk, work >= parallelMin, &p.mm)
 	p.mm = mmTask{}
 }
 
@@ -247,5 +280,16 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 		}
 		vs[i].prepare(vt)
 	}
-	run(p, m, &mmTask{m: m, vs: vs, dst: dst, stride: stride}, m.Rows*m.Cols*len(vs))
+	t := &mmTask{m: m, vs: vs, dst: dst, stride: stride}
+	if (m.Type == Q8_0 || m.Type == Q4_0) && len(vs) >= gemmT && m.Rows >= gemmR {
+		var g *gemmBuf
+		if p != nil {
+			g = &p.gemm
+		} else {
+			g = &gemmBuf{scratch: make([]gemmScratch, 1)}
+		}
+		t.gemm, t.groups = g, len(vs)/gemmT
+		g.packActs(vs, m.Cols/QK8_0, t.groups)
+	}
+	run(p, m, t, m.Rows*m.Cols*len(vs))
 }

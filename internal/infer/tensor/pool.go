@@ -6,7 +6,9 @@ import (
 )
 
 // task is a unit of parallel work over the index range [lo, hi).
-type task interface{ run(lo, hi int) }
+// tid identifies the thread (0 is the caller, 1.. the workers), so a task
+// can keep per-thread scratch.
+type task interface{ run(lo, hi, tid int) }
 
 // Pool is a persistent set of worker goroutines that split a range of rows
 // into fixed chunks. A job is published in one atomic word holding its
@@ -35,10 +37,12 @@ type Pool struct {
 	n     int
 	chunk int
 
-	mm mmTask // reused to avoid allocating a task per matmul
+	mm   mmTask  // reused to avoid allocating a task per matmul
+	gemm gemmBuf // packed activations and per-thread tiles of batched matmuls
 }
 
 type worker struct {
+	id       int
 	sleeping atomic.Bool
 	wake     chan struct{}
 }
@@ -58,8 +62,9 @@ func NewPool(threads int) *Pool {
 		threads = runtime.NumCPU()
 	}
 	p := &Pool{threads: threads}
+	p.gemm.scratch = make([]gemmScratch, threads)
 	for i := 1; i < threads; i++ {
-		w := &worker{wake: make(chan struct{}, 1)}
+		w := &worker{id: i, wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
 		go p.loop(w)
 	}
@@ -108,12 +113,12 @@ func (p *Pool) loop(w *worker) {
 		if p.closed.Load() {
 			return
 		}
-		p.work(seen)
+		p.work(seen, w.id)
 	}
 }
 
 // work claims and runs chunks of generation gen until none are left.
-func (p *Pool) work(gen uint64) {
+func (p *Pool) work(gen uint64, tid int) {
 	var t task
 	var n, chunk int
 	for {
@@ -133,7 +138,7 @@ func (p *Pool) work(gen uint64) {
 			t, n, chunk = p.job, p.n, p.chunk
 		}
 		lo := int(next) * chunk
-		t.run(lo, min(lo+chunk, n))
+		t.run(lo, min(lo+chunk, n), tid)
 		p.done.Add(1)
 	}
 }
@@ -142,7 +147,7 @@ func (p *Pool) work(gen uint64) {
 // false or the pool has one thread.
 func (p *Pool) parallel(n, chunk int, parallel bool, t task) {
 	if p == nil || p.threads == 1 || !parallel || n <= chunk {
-		t.run(0, n)
+		t.run(0, n, 0)
 		return
 	}
 	chunks := (n + chunk - 1) / chunk
@@ -162,7 +167,7 @@ func (p *Pool) parallel(n, chunk int, parallel bool, t task) {
 			}
 		}
 	}
-	p.work(gen)
+	p.work(gen, 0)
 	for spins := 0; p.done.Load() != int64(chunks); spins++ {
 		if spins > 100 {
 			runtime.Gosched()

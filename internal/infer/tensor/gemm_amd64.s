@@ -1,0 +1,202 @@
+#include "textflag.h"
+
+// Register-blocked Q8_0 GEMM for prompt processing: 3 weight rows × 4
+// activation vectors per tile. See gemm.go for the packed layouts. Every
+// output is computed exactly as by dotQ8_0Go/dotQ4_0Go: per block the exact
+// integer lane sums, d = dw*dx rounded to float32, acc += float32(d*lane)
+// (no FMA), then hsum8.
+
+// QPAIR multiplies the weight block at wo(SI) (|w| in Y12) with the
+// activation block at xo(DI), scales it by the float32 at do(SP) and adds it
+// to acc.
+#define QPAIR(xo, wo, do, acc) \
+	VMOVDQU      xo(DI), Y13; \
+	VPSIGNB      wo(SI), Y13, Y13; \
+	VPMADDUBSW   Y13, Y12, Y13; \
+	VPMADDWD     Y15, Y13, Y13; \
+	VCVTDQ2PS    Y13, Y13; \
+	VBROADCASTSS do(SP), Y14; \
+	VMULPS       Y14, Y13, Y13; \
+	VADDPS       Y13, acc, acc
+
+// QRED stores hsum8(acc) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)) at off(R10).
+#define QRED(yacc, xacc, off) \
+	VEXTRACTF128 $1, yacc, X13; \
+	VADDPS       X13, xacc, X13; \
+	VMOVHLPS     X13, X13, X14; \
+	VADDPS       X14, X13, X13; \
+	VMOVSHDUP    X13, X14; \
+	VADDSS       X14, X13, X13; \
+	VMOVSS       X13, off(R10)
+
+// func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int)
+// w: a packed 3-row weight tile (per block 3×32 int8); dw: per block
+// [dw0 ×4, dw1 ×4, dw2 ×4, 0 ×4]; x: groups of 4 packed activation vectors
+// (per group and block 4×32 int8); dx: per group and block the 4 activation
+// scales. dst[(4g+t)*stride + r] = row r · vector 4g+t.
+TEXT ·gemmQ8x3x4AVX2(SB), NOSPLIT, $64-64
+	MOVQ     x+16(FP), DI
+	MOVQ     dx+24(FP), BX
+	MOVQ     groups+40(FP), R11
+	MOVQ     dst+48(FP), DX
+	MOVQ     stride+56(FP), R9
+	SHLQ     $2, R9
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+
+gq8group:
+	MOVQ   w+0(FP), SI
+	MOVQ   dw+8(FP), R8
+	MOVQ   nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+gq8block:
+	VBROADCASTF128 0(BX), Y14
+	VMULPS         0(R8), Y14, Y13
+	VMULPS         32(R8), Y14, Y14
+	VMOVUPS        Y13, 0(SP)
+	VMOVUPS        Y14, 32(SP)
+	VPABSB         0(SI), Y12
+	QPAIR(0, 0, 0, Y0)
+	QPAIR(32, 0, 4, Y1)
+	QPAIR(64, 0, 8, Y2)
+	QPAIR(96, 0, 12, Y3)
+	VPABSB         32(SI), Y12
+	QPAIR(0, 32, 16, Y4)
+	QPAIR(32, 32, 20, Y5)
+	QPAIR(64, 32, 24, Y6)
+	QPAIR(96, 32, 28, Y7)
+	VPABSB         64(SI), Y12
+	QPAIR(0, 64, 32, Y8)
+	QPAIR(32, 64, 36, Y9)
+	QPAIR(64, 64, 40, Y10)
+	QPAIR(96, 64, 44, Y11)
+	ADDQ           $96, SI
+	ADDQ           $64, R8
+	ADDQ           $128, DI
+	ADDQ           $16, BX
+	DECQ           CX
+	JNZ            gq8block
+
+	MOVQ DX, R10
+	QRED(Y0, X0, 0)
+	QRED(Y4, X4, 4)
+	QRED(Y8, X8, 8)
+	ADDQ R9, R10
+	QRED(Y1, X1, 0)
+	QRED(Y5, X5, 4)
+	QRED(Y9, X9, 8)
+	ADDQ R9, R10
+	QRED(Y2, X2, 0)
+	QRED(Y6, X6, 4)
+	QRED(Y10, X10, 8)
+	ADDQ R9, R10
+	QRED(Y3, X3, 0)
+	QRED(Y7, X7, 4)
+	QRED(Y11, X11, 8)
+	LEAQ (DX)(R9*4), DX
+	DECQ R11
+	JNZ  gq8group
+	VZEROUPPER
+	RET
+
+// PACKD converts the f16 scale at 0(reg) to float32 and stores it four
+// times at off(DX).
+#define PACKD(reg, off) \
+	MOVWLZX      0(reg), AX; \
+	VMOVD        AX, X1; \
+	VCVTPH2PS    X1, X1; \
+	VBROADCASTSS X1, X1; \
+	VMOVUPS      X1, off(DX)
+
+// func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
+// Packs 3 Q8_0 rows (rowBytes apart) into the tile layout of gemmQ8x3x4AVX2.
+TEXT ·packW3Q8_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+0(FP), SI
+	MOVQ   rowBytes+8(FP), R9
+	MOVQ   nb+16(FP), CX
+	MOVQ   dst+24(FP), DI
+	MOVQ   dw+32(FP), DX
+	LEAQ   (SI)(R9*1), R10
+	LEAQ   (R10)(R9*1), R11
+	VXORPS X5, X5, X5
+
+pw8loop:
+	VMOVDQU 2(SI), Y0
+	VMOVDQU 2(R10), Y2
+	VMOVDQU 2(R11), Y3
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y2, 32(DI)
+	VMOVDQU Y3, 64(DI)
+	PACKD(SI, 0)
+	PACKD(R10, 16)
+	PACKD(R11, 32)
+	VMOVUPS X5, 48(DX)
+	ADDQ    $34, SI
+	ADDQ    $34, R10
+	ADDQ    $34, R11
+	ADDQ    $96, DI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     pw8loop
+	VZEROUPPER
+	RET
+
+// UNPACK4 expands the 16 nibble bytes at 2(reg) to 32 int8 values q-8 in Y0.
+#define UNPACK4(reg) \
+	VMOVDQU     2(reg), X0; \
+	VPSRLW      $4, X0, X1; \
+	VINSERTI128 $1, X1, Y0, Y0; \
+	VPAND       Y14, Y0, Y0; \
+	VPSUBB      Y13, Y0, Y0
+
+// func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
+// Packs 3 Q4_0 rows (rowBytes apart), nibbles expanded to int8 q-8, into the
+// tile layout of gemmQ8x3x4AVX2.
+TEXT ·packW3Q4_0AVX2(SB), NOSPLIT, $0-40
+	MOVQ         w+0(FP), SI
+	MOVQ         rowBytes+8(FP), R9
+	MOVQ         nb+16(FP), CX
+	MOVQ         dst+24(FP), DI
+	MOVQ         dw+32(FP), DX
+	LEAQ         (SI)(R9*1), R10
+	LEAQ         (R10)(R9*1), R11
+	VXORPS       X5, X5, X5
+	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14
+	MOVQ         $0x0808080808080808, AX
+	VMOVQ        AX, X13
+	VPBROADCASTQ X13, Y13
+
+pw4loop:
+	UNPACK4(SI)
+	VMOVDQU Y0, 0(DI)
+	UNPACK4(R10)
+	VMOVDQU Y0, 32(DI)
+	UNPACK4(R11)
+	VMOVDQU Y0, 64(DI)
+	PACKD(SI, 0)
+	PACKD(R10, 16)
+	PACKD(R11, 32)
+	VMOVUPS X5, 48(DX)
+	ADDQ    $18, SI
+	ADDQ    $18, R10
+	ADDQ    $18, R11
+	ADDQ    $96, DI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     pw4loop
+	VZEROUPPER
+	RET

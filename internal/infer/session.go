@@ -163,8 +163,6 @@ func (s *Session) storeKT(l, pos int, key []float32) {
 // sum in index order.
 func softmax(x []float32) { tensor.Softmax(x) }
 
-func silu(x float32) float32 { return x * (1 / (1 + tensor.Exp(-x))) }
-
 func addBias(x, b []float32) {
 	for i := range b {
 		x[i] += b[i]
@@ -230,9 +228,7 @@ func (s *Session) forward(token, pos int) {
 		s.vec.Set(xb)
 		tensor.MatVec(s.pool, s.hb, l.gate, &s.vec)
 		tensor.MatVec(s.pool, s.hb2, l.up, &s.vec)
-		for i, g := range s.hb {
-			s.hb[i] = silu(g) * s.hb2[i]
-		}
+		tensor.SwiGLU(s.hb, s.hb2)
 		s.vec.Set(s.hb)
 		tensor.MatVec(s.pool, xb, l.down, &s.vec)
 		for i := range x {
@@ -312,9 +308,7 @@ func (s *Session) batch(tokens []int, start int) {
 		vs = s.setVecs(s.bxb, n, dim)
 		tensor.MatMul(s.pool, s.bhb, l.gate, vs, h.ffn)
 		tensor.MatMul(s.pool, s.bhb2, l.up, vs, h.ffn)
-		for i, g := range s.bhb[:n*h.ffn] {
-			s.bhb[i] = silu(g) * s.bhb2[i]
-		}
+		tensor.SwiGLU(s.bhb[:n*h.ffn], s.bhb2)
 		vs = s.setVecs(s.bhb, n, h.ffn)
 		tensor.MatMul(s.pool, s.bxb, l.down, vs, dim)
 		for i := range s.bx[:n*dim] {

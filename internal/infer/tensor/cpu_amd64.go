@@ -228,3 +228,6 @@ func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
 
 //go:noescape
 func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
+
+//go:noescape
+func expNegAVX2(x *float32, n int, dst *float32)

@@ -37,3 +37,5 @@ func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, 
 func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32) { panic("unreachable") }
 
 func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32) { panic("unreachable") }
+
+func expNegAVX2(x *float32, n int, dst *float32) { panic("unreachable") }

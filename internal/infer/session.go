@@ -119,15 +119,9 @@ func (s *Session) attend(l, pos int, q, out []float32) {
 	for head := 0; head < h.heads; head++ {
 		qh := q[head*hd : (head+1)*hd : (head+1)*hd]
 		off := (head / group) * hd
-		for t := range att {
-			att[t] = tensor.DotF32(qh, kc[t*kvDim+off:t*kvDim+off+hd]) / sqrtHD
-		}
+		tensor.Scores(qh, kc[off:], kvDim, sqrtHD, att)
 		softmax(att)
-		o := out[head*hd : (head+1)*hd : (head+1)*hd]
-		clear(o)
-		for t, a := range att {
-			tensor.Axpy(a, vc[t*kvDim+off:t*kvDim+off+hd], o)
-		}
+		tensor.AccumRows(att, vc[off:], kvDim, out[head*hd:(head+1)*hd])
 	}
 }
 

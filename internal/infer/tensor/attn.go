@@ -33,14 +33,40 @@ func AccumRows(a, v []float32, stride int, o []float32) {
 		return
 	}
 	_ = v[(n-1)*stride+len(o)-1]
-	if useAVX2 && len(o) == 8 {
-		accumV8AVX2(&a[0], &v[0], n, stride, &o[0])
+	c := 0
+	if useAVX2 {
+		for ; c+32 <= len(o); c += 32 {
+			accum32AVX2(&a[0], &v[c], n, stride, &o[c])
+		}
+		for ; c+8 <= len(o); c += 8 {
+			accumV8AVX2(&a[0], &v[c], n, stride, &o[c])
+		}
+	}
+	if c == len(o) {
 		return
 	}
+	oc := o[c:]
 	for t, at := range a {
-		row := v[t*stride : t*stride+len(o)]
+		row := v[t*stride+c : t*stride+len(o)]
 		for i, vv := range row {
-			o[i] += float32(at * vv)
+			oc[i] += float32(at * vv)
 		}
+	}
+}
+
+// Scores computes out[t] = DotF32(q, k[t·stride : t·stride+len(q)]) / div
+// for t < len(out): attention scores against a position-major K cache.
+func Scores(q, k []float32, stride int, div float32, out []float32) {
+	n, hd := len(out), len(q)
+	if n == 0 {
+		return
+	}
+	_ = k[(n-1)*stride+hd-1]
+	if useAVX2 && hd >= 32 {
+		scoresAVX2(&q[0], &k[0], hd, stride, n, &out[0], div)
+		return
+	}
+	for t := range out {
+		out[t] = DotF32(q, k[t*stride:t*stride+hd]) / div
 	}
 }

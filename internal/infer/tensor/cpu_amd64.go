@@ -231,3 +231,9 @@ func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
 
 //go:noescape
 func expNegAVX2(x *float32, n int, dst *float32)
+
+//go:noescape
+func scoresAVX2(q, k *float32, hd, stride, n int, out *float32, div float32)
+
+//go:noescape
+func accum32AVX2(a, v *float32, n, stride int, o *float32)

@@ -127,3 +127,41 @@ func TestSwiGLUSIMDEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestScoresAccumSIMDEqualsGo: Scores and AccumRows for head sizes of 32
+// and more (position-major cache) agree between AVX2 and Go bit for bit, and
+// Scores equals DotF32 per position.
+func TestScoresAccumSIMDEqualsGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, hd := range []int{32, 40, 48, 64, 72, 128} {
+		for _, n := range []int{1, 2, 9, 64} {
+			stride := hd + 24
+			q := randVec(r, hd, 1)
+			k := randVec(r, n*stride, 1)
+			simd, ref := make([]float32, n), make([]float32, n)
+			Scores(q, k, stride, 6.928203, simd)
+			withGo(func() { Scores(q, k, stride, 6.928203, ref) })
+			if diff := cmp.Diff(ref, simd); diff != "" {
+				t.Errorf("Scores hd=%d n=%d:\n%s", hd, n, diff)
+			}
+			for p := range n {
+				if want := DotF32(q, k[p*stride:p*stride+hd]) / 6.928203; simd[p] != want {
+					t.Errorf("Scores hd=%d n=%d pos %d: %g != DotF32 %g", hd, n, p, simd[p], want)
+				}
+			}
+			a := randVec(r, n, 1)
+			os, or, ax := make([]float32, hd), make([]float32, hd), make([]float32, hd)
+			AccumRows(a, k, stride, os)
+			withGo(func() { AccumRows(a, k, stride, or) })
+			for p := range n {
+				Axpy(a[p], k[p*stride:p*stride+hd], ax)
+			}
+			if diff := cmp.Diff(or, os); diff != "" {
+				t.Errorf("AccumRows hd=%d n=%d:\n%s", hd, n, diff)
+			}
+			if diff := cmp.Diff(ax, os); diff != "" {
+				t.Errorf("AccumRows != Axpy hd=%d n=%d:\n%s", hd, n, diff)
+			}
+		}
+	}
+}

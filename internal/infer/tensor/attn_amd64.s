@@ -4,7 +4,8 @@
 // out[t] = dot(q, k[t*stride : t*stride+hd]) / div for t < n (n ≥ 1,
 // hd ≥ 32), each dot product in DotF32's canonical order: 32 lane sums over
 // the body, c[j] = (s[j]+s[8+j]) + (s[16+j]+s[24+j]), hsum8, then the tail
-// added element by element.
+// added element by element. A first pass stores the body sums; a second
+// adds the sequential tails of four positions at a time, interleaved.
 TEXT ·scoresAVX2(SB), NOSPLIT, $0-52
 	MOVQ         q+0(FP), SI
 	MOVQ         k+8(FP), DI
@@ -55,26 +56,90 @@ scbody:
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	MOVQ         R11, BX
-	TESTQ        BX, BX
-	JZ           scstore
+	VMOVSS       X0, 0(DX)
+	ADDQ         $4, DX
+	ADDQ         R9, DI
+	DECQ         CX
+	JNZ          scrow
 
-sctail:
+	// Second pass: tails (in index order) and the division.
+	MOVQ k+8(FP), DI
+	LEAQ (DI)(R10*4), DI
+	LEAQ (SI)(R10*4), SI
+	MOVQ n+32(FP), CX
+	MOVQ out+40(FP), DX
+	LEAQ (R9)(R9*2), AX
+
+sc4:
+	CMPQ   CX, $4
+	JLT    sc1
+	VMOVSS 0(DX), X8
+	VMOVSS 4(DX), X9
+	VMOVSS 8(DX), X10
+	VMOVSS 12(DX), X11
+	MOVQ   DI, R12
+	MOVQ   SI, R13
+	MOVQ   R11, BX
+	TESTQ  BX, BX
+	JZ     sc4store
+
+sc4tail:
+	VMOVSS 0(R13), X4
+	VMULSS 0(R12), X4, X5
+	VADDSS X5, X8, X8
+	VMULSS 0(R12)(R9*1), X4, X6
+	VADDSS X6, X9, X9
+	VMULSS 0(R12)(R9*2), X4, X7
+	VADDSS X7, X10, X10
+	VMULSS 0(R12)(AX*1), X4, X5
+	VADDSS X5, X11, X11
+	ADDQ   $4, R12
+	ADDQ   $4, R13
+	DECQ   BX
+	JNZ    sc4tail
+
+sc4store:
+	VDIVSS X15, X8, X8
+	VDIVSS X15, X9, X9
+	VDIVSS X15, X10, X10
+	VDIVSS X15, X11, X11
+	VMOVSS X8, 0(DX)
+	VMOVSS X9, 4(DX)
+	VMOVSS X10, 8(DX)
+	VMOVSS X11, 12(DX)
+	ADDQ   $16, DX
+	LEAQ   (DI)(R9*4), DI
+	SUBQ   $4, CX
+	JMP    sc4
+
+sc1:
+	TESTQ  CX, CX
+	JZ     scdone
+	VMOVSS 0(DX), X0
+	MOVQ   DI, R12
+	MOVQ   SI, R13
+	MOVQ   R11, BX
+	TESTQ  BX, BX
+	JZ     sc1store
+
+sc1tail:
 	VMOVSS 0(R13), X4
 	VMULSS 0(R12), X4, X4
 	VADDSS X4, X0, X0
 	ADDQ   $4, R12
 	ADDQ   $4, R13
 	DECQ   BX
-	JNZ    sctail
+	JNZ    sc1tail
 
-scstore:
+sc1store:
 	VDIVSS X15, X0, X0
 	VMOVSS X0, 0(DX)
 	ADDQ   $4, DX
 	ADDQ   R9, DI
 	DECQ   CX
-	JNZ    scrow
+	JMP    sc1
+
+scdone:
 	VZEROUPPER
 	RET
 

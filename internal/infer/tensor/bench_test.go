@@ -101,3 +101,31 @@ func BenchmarkQuantizeQ8_0(b *testing.B) {
 		QuantizeQ8_0(dst, x)
 	}
 }
+
+// BenchmarkMatMul measures the batched product of 64 vectors with a 768x288
+// matrix (15M-shape FFN up) per weight type on one thread.
+func BenchmarkMatMul(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	const rows, cols, nv = 768, 288, 64
+	w := randVec(r, rows*cols, 0.05)
+	vs := make([]Vec, nv)
+	for i := range vs {
+		vs[i].Set(randVec(r, cols, 1))
+	}
+	for _, ty := range []Type{F32, Q8_0, Q4_0} {
+		data, _ := Quantize(ty, nil, w)
+		m, _ := NewMatrix(ty, rows, cols, data)
+		b.Run(ty.String(), func(b *testing.B) {
+			p := NewPool(1)
+			defer p.Close()
+			dst := make([]float32, nv*rows)
+			for i := 0; i < b.N; i++ {
+				for j := range vs {
+					vs[j].Set(vs[j].X)
+				}
+				MatMul(p, dst, m, vs, rows)
+			}
+			b.ReportMetric(float64(rows*cols*nv)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}

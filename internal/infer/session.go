@@ -28,6 +28,7 @@ type Session struct {
 	// batch scratch, maxBatch rows each
 	bx, bxb, bxb2, bq, bhb, bhb2 []float32
 	vecs                         []tensor.Vec
+	aj                           attnJob
 }
 
 // NewSession allocates a KV cache of the model's context length. The memory
@@ -106,38 +107,44 @@ func (s *Session) rope(x []float32, n, pos int) {
 // each output element sums a[t]·v[t] in position order, whichever loop
 // nesting computes it.
 func (s *Session) attend(l, pos int, q, out []float32) {
-	h := &s.m.hp
-	hd, kvDim := h.headDim, h.kvHeads*h.headDim
-	if hd < 32 {
-		s.attendSmall(l, pos, q, out)
-		return
-	}
-	group := h.heads / h.kvHeads
-	kc, vc := s.k[l][:(pos+1)*kvDim], s.v[l][:(pos+1)*kvDim]
-	sqrtHD := float32(math.Sqrt(float64(hd)))
-	att := s.att[:pos+1]
-	for head := 0; head < h.heads; head++ {
-		qh := q[head*hd : (head+1)*hd : (head+1)*hd]
-		off := (head / group) * hd
-		tensor.Scores(qh, kc[off:], kvDim, sqrtHD, att)
-		softmax(att)
-		tensor.AccumRows(att, vc[off:], kvDim, out[head*hd:(head+1)*hd])
+	for head := 0; head < s.m.hp.heads; head++ {
+		s.attendHead(l, pos, head, q, out)
 	}
 }
 
-// attendSmall is attend for short heads, over the transposed K cache.
-func (s *Session) attendSmall(l, pos int, q, out []float32) {
+// attendHead is attend for one head; it uses the head's own part of s.att,
+// so heads may run concurrently.
+func (s *Session) attendHead(l, pos, head int, q, out []float32) {
 	h := &s.m.hp
 	hd, kvDim, ctx := h.headDim, h.kvHeads*h.headDim, h.ctx
-	group := h.heads / h.kvHeads
+	kvh := head / (h.heads / h.kvHeads)
 	n := pos + 1
 	sqrtHD := float32(math.Sqrt(float64(hd)))
-	att := s.att[:n]
-	for head := 0; head < h.heads; head++ {
-		kvh := head / group
-		tensor.ScoresT(q[head*hd:(head+1)*hd], s.kT[l][kvh*hd*ctx:], ctx, sqrtHD, att)
-		softmax(att)
-		tensor.AccumRows(att, s.v[l][kvh*hd:], kvDim, out[head*hd:(head+1)*hd])
+	att := s.att[head*ctx : head*ctx+n]
+	qh := q[head*hd : (head+1)*hd]
+	if hd < 32 {
+		// Short heads: scores over the transposed K cache.
+		tensor.ScoresT(qh, s.kT[l][kvh*hd*ctx:], ctx, sqrtHD, att)
+	} else {
+		tensor.Scores(qh, s.k[l][kvh*hd:], kvDim, sqrtHD, att)
+	}
+	softmax(att)
+	tensor.AccumRows(att, s.v[l][kvh*hd:], kvDim, out[head*hd:(head+1)*hd])
+}
+
+// attnJob runs the attention of a batch of tokens, split by head.
+type attnJob struct {
+	s           *Session
+	l, start, n int
+	qDim        int
+}
+
+func (j *attnJob) Run(lo, hi int) {
+	s := j.s
+	for head := lo; head < hi; head++ {
+		for t := 0; t < j.n; t++ {
+			s.attendHead(j.l, j.start+t, head, s.bq[t*j.qDim:(t+1)*j.qDim], s.bxb2[t*j.qDim:(t+1)*j.qDim])
+		}
 	}
 }
 
@@ -288,9 +295,8 @@ func (s *Session) batch(tokens []int, start int) {
 			s.rope(kslot, h.kvHeads, start+t)
 			s.storeKT(li, start+t, kslot)
 		}
-		for t := 0; t < n; t++ {
-			s.attend(li, start+t, s.bq[t*qDim:(t+1)*qDim], s.bxb2[t*qDim:(t+1)*qDim])
-		}
+		s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim}
+		s.pool.Parallel(h.heads, 1, &s.aj)
 		vs = s.setVecs(s.bxb2, n, qDim)
 		tensor.MatMul(s.pool, s.bxb, l.wo, vs, dim)
 		for i := range s.bx[:n*dim] {

@@ -37,8 +37,29 @@ type Pool struct {
 	n     int
 	chunk int
 
-	mm   mmTask  // reused to avoid allocating a task per matmul
-	gemm gemmBuf // packed activations and per-thread tiles of batched matmuls
+	mm   mmTask     // reused to avoid allocating a task per matmul
+	gemm gemmBuf    // packed activations and per-thread tiles of batched matmuls
+	rt   rangerTask // the current Parallel call
+}
+
+// Ranger is work over an index range that a Pool may split across threads;
+// Run is called concurrently on disjoint ranges.
+type Ranger interface{ Run(lo, hi int) }
+
+type rangerTask struct{ r Ranger }
+
+func (t *rangerTask) run(lo, hi, _ int) { t.r.Run(lo, hi) }
+
+// Parallel runs r over [0, n) in chunks of chunk indices on the pool's
+// threads and returns when all are done. A nil Pool runs r on the caller.
+func (p *Pool) Parallel(n, chunk int, r Ranger) {
+	if p == nil {
+		r.Run(0, n)
+		return
+	}
+	p.rt = rangerTask{r}
+	p.parallel(n, chunk, true, &p.rt)
+	p.rt = rangerTask{}
 }
 
 type worker struct {

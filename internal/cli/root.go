@@ -97,6 +97,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newServeCmd(env),
 		newWalletCmd(env),
 		newSubnetCmd(env),
+		newMinerCmd(env), newValidatorCmd(env),
 	)
 	return root
 }

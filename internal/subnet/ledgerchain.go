@@ -1,8 +1,3 @@
-//go:build subnetledger
-
-// This file waits for the subnet ledger module (internal/ledger/subnet) to
-// be committed; drop the build tag then.
-
 package subnet
 
 import (

@@ -655,7 +655,7 @@ func TestInitChain(t *testing.T) {
 func TestCodeTable(t *testing.T) {
 	want := map[uint32]string{0: "ok", 1: "malformed", 2: "oversize", 3: "wrong_chain_id", 4: "bad_signature",
 		5: "bad_nonce", 6: "insufficient_funds", 7: "overflow", 8: "zero_amount", 9: "fee_too_low",
-		10: "unknown_message", 11: "unauthorized", 12: "invalid", 13: "not_found", 14: "bad_query", 15: "internal"}
+		10: "unknown_message", 11: "unauthorized", 12: "invalid", 13: "not_found", 14: "bad_query", 15: "internal", 16: "rate_limited"}
 	for code, name := range want {
 		if got := abciapp.CodeName(code); got != name {
 			t.Errorf("code %d is %q, want %q (codes are stable)", code, got, name)

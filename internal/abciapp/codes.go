@@ -24,6 +24,7 @@ const (
 	CodeNotFound          uint32 = uint32(module.ReasonNotFound)
 	CodeBadQuery          uint32 = uint32(module.ReasonBadQuery)
 	CodeInternal          uint32 = uint32(module.ReasonInternal)
+	CodeRateLimited       uint32 = uint32(module.ReasonRateLimited)
 )
 
 // CodeName returns the snake_case name of a code, e.g. "bad_nonce".

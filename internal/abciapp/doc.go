@@ -28,6 +28,7 @@
 //	13    not_found            query: no such account, tx or block
 //	14    bad_query            query: unknown path or malformed argument
 //	15    internal             a bug or broken invariant (see the node log)
+//	16    rate_limited         too soon: a rate limit or a window not yet open (weights, serving info, an early reveal); retry later
 //
 // # Queries
 //

@@ -236,8 +236,9 @@ const parallelMin = 1 << 16
 // rowChunk is the number of rows a thread takes at a time; gemmChunk is
 // that for the tiled batched kernel (a multiple of gemmR).
 const (
-	rowChunk  = 16
-	gemmChunk = 8 * gemmR
+	rowChunk        = 16
+	gemmChunk       = 8 * gemmR
+	chunksPerThread = 4
 )
 
 // MatVec computes dst[r] = Σ_c m[r][c]·v[c] for every row. The result does
@@ -251,14 +252,18 @@ func MatVec(p *Pool, dst []float32, m *Matrix, v *Vec) {
 }
 
 func run(p *Pool, m *Matrix, t *mmTask, work int) {
-	chunk := rowChunk
-	if t.groups > 0 {
-		chunk = gemmChunk
-	}
 	if p == nil {
 		t.run(0, m.Rows, 0)
 		return
 	}
+	// About chunksPerThread chunks per thread: enough for a fast thread to
+	// take over a slow one's share, few enough that claiming them (an atomic
+	// on a shared cache line) costs little next to the rows.
+	unit := rowChunk
+	if t.groups > 0 {
+		unit = gemmChunk
+	}
+	chunk := max(unit, m.Rows/(p.threads*chunksPerThread)/unit*unit)
 	p.mm = *t
 	p.parallel(m.Rows, chunk, work >= parallelMin, &p.mm)
 	p.mm = mmTask{}

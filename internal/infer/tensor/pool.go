@@ -27,8 +27,13 @@ type Pool struct {
 	workers []*worker
 
 	// state = gen<<40 | nChunks<<20 | next; gen increases once per job.
+	// state and done sit on cache lines of their own: every thread writes
+	// them.
+	_      [64]byte
 	state  atomic.Uint64
+	_      [56]byte
 	done   atomic.Int64 // chunks finished in the current job
+	_      [56]byte
 	closed atomic.Bool
 
 	// The current job; written before state publishes its generation and

@@ -19,15 +19,27 @@
 	VMULPS       Y14, Y13, Y13; \
 	VADDPS       Y13, acc, acc
 
-// QRED stores hsum8(acc) = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)) at off(R10).
-#define QRED(yacc, xacc, off) \
-	VEXTRACTF128 $1, yacc, X13; \
-	VADDPS       X13, xacc, X13; \
-	VMOVHLPS     X13, X13, X14; \
-	VADDPS       X14, X13, X13; \
-	VMOVSHDUP    X13, X14; \
-	VADDSS       X14, X13, X13; \
-	VMOVSS       X13, off(R10)
+// QRED4 stores hsum8 = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)) of the
+// accumulators a, b, c, e (vectors 0..3 of one row) at off(R10),
+// off(R10)(R9*1), off(R10)(R9*2) and off(R10)(AX*1), four reductions sharing
+// each instruction: the halves are added ([a.lo+a.hi | b.lo+b.hi] and the
+// same for c, e), then lanes 0+2 and 1+3, then those two.
+#define QRED4(a, b, c, e, off) \
+	VPERM2F128  $0x20, b, a, Y12; \
+	VPERM2F128  $0x31, b, a, Y13; \
+	VADDPS      Y13, Y12, Y12; \
+	VPERM2F128  $0x20, e, c, Y13; \
+	VPERM2F128  $0x31, e, c, Y14; \
+	VADDPS      Y14, Y13, Y13; \
+	VSHUFPS     $0x44, Y13, Y12, Y14; \
+	VSHUFPS     $0xEE, Y13, Y12, Y12; \
+	VADDPS      Y12, Y14, Y14; \
+	VHADDPS     Y14, Y14, Y14; \
+	VMOVSS      X14, off(R10); \
+	VEXTRACTPS  $1, X14, off(R10)(R9*2); \
+	VEXTRACTF128 $1, Y14, X14; \
+	VMOVSS      X14, off(R10)(R9*1); \
+	VEXTRACTPS  $1, X14, off(R10)(AX*1)
 
 // func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int)
 // w: a packed 3-row weight tile (per block 3×32 int8); dw: per block
@@ -90,21 +102,10 @@ gq8block:
 	JNZ            gq8block
 
 	MOVQ DX, R10
-	QRED(Y0, X0, 0)
-	QRED(Y4, X4, 4)
-	QRED(Y8, X8, 8)
-	ADDQ R9, R10
-	QRED(Y1, X1, 0)
-	QRED(Y5, X5, 4)
-	QRED(Y9, X9, 8)
-	ADDQ R9, R10
-	QRED(Y2, X2, 0)
-	QRED(Y6, X6, 4)
-	QRED(Y10, X10, 8)
-	ADDQ R9, R10
-	QRED(Y3, X3, 0)
-	QRED(Y7, X7, 4)
-	QRED(Y11, X11, 8)
+	LEAQ (R9)(R9*2), AX
+	QRED4(Y0, Y1, Y2, Y3, 0)
+	QRED4(Y4, Y5, Y6, Y7, 4)
+	QRED4(Y8, Y9, Y10, Y11, 8)
 	LEAQ (DX)(R9*4), DX
 	DECQ R11
 	JNZ  gq8group

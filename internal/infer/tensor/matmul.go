@@ -199,12 +199,19 @@ func (t *mmTask) rows(lo, hi, i0 int) {
 		return
 	}
 	if useAVX2 && t.m.Type == F32 && t.m.Cols >= 32 {
-		// Pairs of vectors over the whole row range in one call each.
-		for ; i0+2 <= len(t.vs); i0 += 2 {
-			x0, x1 := t.vs[i0].X[:t.m.Cols], t.vs[i0+1].X[:t.m.Cols]
-			mm2F32RowsAVX2(&t.m.f32[lo*t.m.Cols], &x0[0], &x1[0], t.m.Cols, hi-lo, t.m.rowBytes,
-				&t.dst[i0*t.stride+lo], &t.dst[(i0+1)*t.stride+lo])
+		// Pairs of vectors, one call per pair over a block of rows small
+		// enough (about 32 KiB) to stay in cache for all the pairs.
+		blk := max(4, 32<<10/t.m.rowBytes)
+		pairs := (len(t.vs) - i0) / 2
+		for b := lo; b < hi; b += blk {
+			e := min(b+blk, hi)
+			for i := i0; i < i0+2*pairs; i += 2 {
+				x0, x1 := t.vs[i].X[:t.m.Cols], t.vs[i+1].X[:t.m.Cols]
+				mm2F32RowsAVX2(&t.m.f32[b*t.m.Cols], &x0[0], &x1[0], t.m.Cols, e-b, t.m.rowBytes,
+					&t.dst[i*t.stride+b], &t.dst[(i+1)*t.stride+b])
+			}
 		}
+		i0 += 2 * pairs
 		if i0 == len(t.vs) {
 			return
 		}

@@ -69,7 +69,7 @@ func newMinerCmd(env *Env) *cobra.Command {
 		maxConcurrent int
 	)
 	cmd := &cobra.Command{
-		Use:   "miner --subnet N --hotkey K (--model PATH | --backend URL) --addr HOST:PORT",
+		Use:   "miner --subnet N --hotkey K (--model PATH | --backend URL --model-digest HEX) --addr HOST:PORT",
 		Short: "Serve a subnet's task as a miner",
 		Long: `Run a subnet miner: register the hotkey on the subnet if needed (paying the
 burn from the hotkey's balance), publish the endpoint and model digest, and
@@ -86,6 +86,12 @@ accepting requests and drains those in flight.`,
 			ctx := cmd.Context()
 			if (model == "") == (backend == "") {
 				return errors.New("give exactly one of --model and --backend")
+			}
+			if backend != "" && digest == "" {
+				return errors.New("--backend needs --model-digest: the sha256 of the model file the backend serves, as the subnet allows it")
+			}
+			if model != "" && digest != "" {
+				return errors.New("--model-digest goes with --backend; with --model the digest is computed from the file")
 			}
 			log := slog.New(slog.NewTextHandler(env.Stderr, nil))
 			key, err := hf.loadHotkey(env)

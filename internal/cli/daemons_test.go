@@ -153,3 +153,29 @@ func TestMinerCLI(t *testing.T) {
 		t.Errorf("validator with an unregistered hotkey: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestMinerFlags checks the flag combinations deai miner refuses before it
+// opens a key, a model or the node.
+func TestMinerFlags(t *testing.T) {
+	base := []string{"--subnet", "1", "--hotkey", "m"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"neither model nor backend", base, "exactly one of --model and --backend"},
+		{"both", append(base, "--model", modelPath, "--backend", "http://127.0.0.1:1"), "exactly one of --model and --backend"},
+		{"backend without digest", append(base, "--backend", "http://127.0.0.1:1"), "--backend needs --model-digest"},
+		{"model with digest", append(base, "--model", modelPath, "--model-digest", strings.Repeat("ab", 32)), "--model-digest goes with --backend"},
+		{"no subnet", []string{"--hotkey", "m", "--model", modelPath}, `"subnet" not set`},
+		{"no hotkey", []string{"--subnet", "1", "--model", modelPath}, `"hotkey" not set`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cli.Run(t.Context(), append([]string{"miner", "--home", t.TempDir()}, tc.args...), strings.NewReader(""), &out, &errb)
+			if code == 0 || !strings.Contains(errb.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q: want a failure mentioning %q", code, errb.String(), tc.want)
+			}
+		})
+	}
+}

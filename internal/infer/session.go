@@ -29,6 +29,7 @@ type Session struct {
 	bx, bxb, bxb2, bq, bhb, bhb2 []float32
 	vecs                         []tensor.Vec
 	aj                           attnJob
+	sj                           swigluJob
 }
 
 // NewSession allocates a KV cache of the model's context length. The memory
@@ -131,6 +132,14 @@ func (s *Session) attendHead(l, pos, head int, q, out []float32) {
 	softmax(att)
 	tensor.AccumRows(att, s.v[l][kvh*hd:], kvDim, out[head*hd:(head+1)*hd])
 }
+
+// swigluJob applies SwiGLU to rows [lo, hi) of width w.
+type swigluJob struct {
+	g, u []float32
+	w    int
+}
+
+func (j *swigluJob) Run(lo, hi int) { tensor.SwiGLU(j.g[lo*j.w:hi*j.w], j.u[lo*j.w:hi*j.w]) }
 
 // attnJob runs the attention of a batch of tokens, split by head.
 type attnJob struct {
@@ -308,7 +317,8 @@ func (s *Session) batch(tokens []int, start int) {
 		vs = s.setVecs(s.bxb, n, dim)
 		tensor.MatMul(s.pool, s.bhb, l.gate, vs, h.ffn)
 		tensor.MatMul(s.pool, s.bhb2, l.up, vs, h.ffn)
-		tensor.SwiGLU(s.bhb[:n*h.ffn], s.bhb2)
+		s.sj = swigluJob{g: s.bhb, u: s.bhb2, w: h.ffn}
+		s.pool.Parallel(n, 8, &s.sj)
 		vs = s.setVecs(s.bhb, n, h.ffn)
 		tensor.MatMul(s.pool, s.bxb, l.down, vs, dim)
 		for i := range s.bx[:n*dim] {

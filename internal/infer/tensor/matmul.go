@@ -290,7 +290,15 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 		if len(vs[i].X) < m.Cols {
 			panic(fmt.Sprintf("tensor: MatMul vector of %d for %d columns", len(vs[i].X), m.Cols))
 		}
-		vs[i].prepare(vt)
+	}
+	if p != nil && vt != F32 && len(vs) >= 8 {
+		p.prep = prepTask{vs: vs, t: vt}
+		p.parallel(len(vs), 4, true, &p.prep)
+		p.prep = prepTask{}
+	} else {
+		for i := range vs {
+			vs[i].prepare(vt)
+		}
 	}
 	t := &mmTask{m: m, vs: vs, dst: dst, stride: stride}
 	if (m.Type == Q8_0 || m.Type == Q4_0) && len(vs) >= gemmT && m.Rows >= gemmR {
@@ -304,4 +312,17 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 		g.packActs(vs, m.Cols/QK8_0, t.groups)
 	}
 	run(p, m, t, m.Rows*m.Cols*len(vs))
+}
+
+// prepTask quantizes vectors [lo, hi) of vs for type t (each vector's own
+// buffers, so threads do not share any).
+type prepTask struct {
+	vs []Vec
+	t  Type
+}
+
+func (p *prepTask) run(lo, hi, _ int) {
+	for i := lo; i < hi; i++ {
+		p.vs[i].prepare(p.t)
+	}
 }

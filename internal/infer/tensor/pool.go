@@ -45,6 +45,7 @@ type Pool struct {
 	mm   mmTask     // reused to avoid allocating a task per matmul
 	gemm gemmBuf    // packed activations and per-thread tiles of batched matmuls
 	rt   rangerTask // the current Parallel call
+	prep prepTask   // quantization of a MatMul's vectors
 }
 
 // Ranger is work over an index range that a Pool may split across threads;

@@ -8,7 +8,7 @@ import (
 )
 
 // maxBatch is the number of prompt tokens processed per batched step.
-const maxBatch = 64
+const maxBatch = 128
 
 // Session holds one sequence's KV cache and scratch buffers. It is not safe
 // for concurrent use; create one per request. Its steady-state forward pass

@@ -237,3 +237,9 @@ func scoresAVX2(q, k *float32, hd, stride, n int, out *float32, div float32)
 
 //go:noescape
 func accum32AVX2(a, v *float32, n, stride int, o *float32)
+
+//go:noescape
+func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32)
+
+//go:noescape
+func corrQ4AVX2(x *byte, n int, c *int32)

@@ -43,3 +43,9 @@ func expNegAVX2(x *float32, n int, dst *float32) { panic("unreachable") }
 func scoresAVX2(q, k *float32, hd, stride, n int, out *float32, div float32) { panic("unreachable") }
 
 func accum32AVX2(a, v *float32, n, stride int, o *float32) { panic("unreachable") }
+
+func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32) {
+	panic("unreachable")
+}
+
+func corrQ4AVX2(x *byte, n int, c *int32) { panic("unreachable") }

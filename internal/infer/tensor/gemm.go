@@ -9,9 +9,12 @@ package tensor
 //     vectors' 32 int8 quants are at xq[(g*nb+b)*128+32t:] and their scales
 //     (float32) at xd[(g*nb+b)*4+t];
 //   - weights, once per tile of gemmR rows (then used by every group): for
-//     block b, row r's 32 int8 quants (Q4_0 nibbles expanded to q-8) are at
-//     w[b*96+32r:] and its scale at dw[b*16+4r+k] for k < 4 (dw[b*16+12:16]
-//     is zero).
+//     block b, row r's 32 int8 quants are at w[b*96+32r:] and its scale at
+//     dw[b*16+4r+k] for k < 4 (dw[b*16+12:16] is zero). Q4_0 nibbles are
+//     expanded to unsigned bytes q (the weight is q-8): VPMADDUBSW then takes
+//     them as they are, and the kernel subtracts 8·Σx, precomputed per
+//     vector, block and lane in xc (laid out like xq), instead of moving the
+//     weights' signs onto the activations pair by pair.
 //
 // Each output is computed exactly as dotQ8_0Go/dotQ4_0Go computes it (the
 // same integer lane sums, d = dw*dx rounded to float32, acc[k] += d*lane
@@ -38,11 +41,13 @@ func (s *gemmScratch) ensure(nb int) {
 type gemmBuf struct {
 	xq      []byte
 	xd      []float32
+	xc      []int32       // Q4_0 only: xc[(g*nb+b)*32+8t+k] = 8·Σ of x's lane k
 	scratch []gemmScratch // one per thread
 }
 
-// packActs packs the first groups*gemmT vectors of vs (prepared for Q8_0).
-func (g *gemmBuf) packActs(vs []Vec, nb, groups int) {
+// packActs packs the first groups*gemmT vectors of vs (prepared for Q8_0),
+// with the corrections xc when q4.
+func (g *gemmBuf) packActs(vs []Vec, nb, groups int, q4 bool) {
 	n := groups * nb * gemmT
 	if cap(g.xq) < n*32 {
 		g.xq = make([]byte, n*32)
@@ -58,6 +63,21 @@ func (g *gemmBuf) packActs(vs []Vec, nb, groups int) {
 				g.xd[o+t] = v.q8d[b]
 			}
 		}
+	}
+	if !q4 {
+		return
+	}
+	if cap(g.xc) < n*8 {
+		g.xc = make([]int32, n*8)
+	}
+	g.xc = g.xc[:n*8]
+	if useAVX2 {
+		corrQ4AVX2(&g.xq[0], n, &g.xc[0])
+		return
+	}
+	for i := range g.xc {
+		x := g.xq[4*i : 4*i+4]
+		g.xc[i] = 8 * (int32(int8(x[0])) + int32(int8(x[1])) + int32(int8(x[2])) + int32(int8(x[3])))
 	}
 }
 
@@ -85,8 +105,8 @@ func packW3Go(m *Matrix, r int, s *gemmScratch) {
 			if m.Type == Q4_0 {
 				blk = row[b*BlockQ4_0 : (b+1)*BlockQ4_0]
 				for j := range 16 {
-					dst[j] = byte(int8(blk[2+j]&0x0f) - 8)
-					dst[j+16] = byte(int8(blk[2+j]>>4) - 8)
+					dst[j] = blk[2+j] & 0x0f
+					dst[j+16] = blk[2+j] >> 4
 				}
 			} else {
 				blk = row[b*BlockQ8_0 : (b+1)*BlockQ8_0]
@@ -101,17 +121,29 @@ func packW3Go(m *Matrix, r int, s *gemmScratch) {
 	}
 }
 
-// gemmQ8x3x4 computes dst[(4g+t)*stride+r] for the packed tile and groups.
-func gemmQ8x3x4(s *gemmScratch, g *gemmBuf, nb, groups int, dst []float32, stride int) {
+// gemmTile computes dst[(4g+t)*stride+r] for the packed tile (Q4_0 when
+// q4) and groups.
+func gemmTile(s *gemmScratch, g *gemmBuf, q4 bool, nb, groups int, dst []float32, stride int) {
 	_ = dst[(groups*gemmT-1)*stride+gemmR-1]
 	if useAVX2 {
-		gemmQ8x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride)
+		if q4 {
+			gemmQ4x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride, &g.xc[0])
+		} else {
+			gemmQ8x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride)
+		}
 		return
 	}
-	gemmQ8x3x4Go(s.w, s.dw, g.xq, g.xd, nb, groups, dst, stride)
+	gemmTileGo(s.w, s.dw, g.xq, g.xd, q4, nb, groups, dst, stride)
 }
 
-func gemmQ8x3x4Go(w []byte, dw []float32, xq []byte, xd []float32, nb, groups int, dst []float32, stride int) {
+// gemmTileGo is the kernels' definition: weights int8 (Q8_0) or q-8 (Q4_0).
+func gemmTileGo(w []byte, dw []float32, xq []byte, xd []float32, q4 bool, nb, groups int, dst []float32, stride int) {
+	wv := func(b byte) int32 {
+		if q4 {
+			return int32(b) - 8
+		}
+		return int32(int8(b))
+	}
 	for g := 0; g < groups; g++ {
 		var acc [gemmR][gemmT][8]float32
 		for b := 0; b < nb; b++ {
@@ -122,10 +154,10 @@ func gemmQ8x3x4Go(w []byte, dw []float32, xq []byte, xd []float32, nb, groups in
 					d := dw[b*16+4*r+t] * xd[o+t]
 					qx := xq[(o+t)*32 : (o+t+1)*32]
 					for k := range 8 {
-						l := int32(int8(qw[4*k]))*int32(int8(qx[4*k])) +
-							int32(int8(qw[4*k+1]))*int32(int8(qx[4*k+1])) +
-							int32(int8(qw[4*k+2]))*int32(int8(qx[4*k+2])) +
-							int32(int8(qw[4*k+3]))*int32(int8(qx[4*k+3]))
+						l := wv(qw[4*k])*int32(int8(qx[4*k])) +
+							wv(qw[4*k+1])*int32(int8(qx[4*k+1])) +
+							wv(qw[4*k+2])*int32(int8(qx[4*k+2])) +
+							wv(qw[4*k+3])*int32(int8(qx[4*k+3]))
 						acc[r][t][k] += float32(d * float32(l))
 					}
 				}

@@ -112,6 +112,94 @@ gq8block:
 	VZEROUPPER
 	RET
 
+// QPAIR4 is QPAIR for unsigned Q4_0 weights q in Y12: Σq·x (x at xo(DI))
+// minus the correction at xo(R12).
+#define QPAIR4(xo, wo, do, acc) \
+	VPMADDUBSW   xo(DI), Y12, Y13; \
+	VPMADDWD     Y15, Y13, Y13; \
+	VPSUBD       xo(R12), Y13, Y13; \
+	VCVTDQ2PS    Y13, Y13; \
+	VBROADCASTSS do(SP), Y14; \
+	VMULPS       Y14, Y13, Y13; \
+	VADDPS       Y13, acc, acc
+
+// func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32)
+// gemmQ8x3x4AVX2 for a Q4_0 tile packed as unsigned q (weight q-8): the
+// lane sum Σq·x from VPMADDUBSW needs no sign trick, and subtracting
+// c = 8·Σx (per vector, block and lane, laid out like x) gives the exact
+// Σ(q-8)·x. The rest is as in gemmQ8x3x4AVX2.
+// w: a packed 3-row weight tile (per block 3×32 int8); dw: per block
+// [dw0 ×4, dw1 ×4, dw2 ×4, 0 ×4]; x: groups of 4 packed activation vectors
+// (per group and block 4×32 int8); dx: per group and block the 4 activation
+// scales. dst[(4g+t)*stride + r] = row r · vector 4g+t.
+TEXT ·gemmQ4x3x4AVX2(SB), NOSPLIT, $64-72
+	MOVQ     x+16(FP), DI
+	MOVQ     c+64(FP), R12
+	MOVQ     dx+24(FP), BX
+	MOVQ     groups+40(FP), R11
+	MOVQ     dst+48(FP), DX
+	MOVQ     stride+56(FP), R9
+	SHLQ     $2, R9
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+
+gq4group:
+	MOVQ   w+0(FP), SI
+	MOVQ   dw+8(FP), R8
+	MOVQ   nb+32(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+gq4block:
+	VBROADCASTF128 0(BX), Y14
+	VMULPS         0(R8), Y14, Y13
+	VMULPS         32(R8), Y14, Y14
+	VMOVUPS        Y13, 0(SP)
+	VMOVUPS        Y14, 32(SP)
+	VMOVDQU        0(SI), Y12
+	QPAIR4(0, 0, 0, Y0)
+	QPAIR4(32, 0, 4, Y1)
+	QPAIR4(64, 0, 8, Y2)
+	QPAIR4(96, 0, 12, Y3)
+	VMOVDQU        32(SI), Y12
+	QPAIR4(0, 32, 16, Y4)
+	QPAIR4(32, 32, 20, Y5)
+	QPAIR4(64, 32, 24, Y6)
+	QPAIR4(96, 32, 28, Y7)
+	VMOVDQU        64(SI), Y12
+	QPAIR4(0, 64, 32, Y8)
+	QPAIR4(32, 64, 36, Y9)
+	QPAIR4(64, 64, 40, Y10)
+	QPAIR4(96, 64, 44, Y11)
+	ADDQ           $96, SI
+	ADDQ           $64, R8
+	ADDQ           $128, DI
+	ADDQ           $128, R12
+	ADDQ           $16, BX
+	DECQ           CX
+	JNZ            gq4block
+
+	MOVQ DX, R10
+	LEAQ (R9)(R9*2), AX
+	QRED4(Y0, Y1, Y2, Y3, 0)
+	QRED4(Y4, Y5, Y6, Y7, 4)
+	QRED4(Y8, Y9, Y10, Y11, 8)
+	LEAQ (DX)(R9*4), DX
+	DECQ R11
+	JNZ  gq4group
+	VZEROUPPER
+	RET
+
 // PACKD converts the f16 scale at 0(reg) to float32 and stores it four
 // times at off(DX).
 #define PACKD(reg, off) \
@@ -154,17 +242,16 @@ pw8loop:
 	VZEROUPPER
 	RET
 
-// UNPACK4 expands the 16 nibble bytes at 2(reg) to 32 int8 values q-8 in Y0.
+// UNPACK4 expands the 16 nibble bytes at 2(reg) to 32 bytes q (0..15) in Y0.
 #define UNPACK4(reg) \
 	VMOVDQU     2(reg), X0; \
 	VPSRLW      $4, X0, X1; \
 	VINSERTI128 $1, X1, Y0, Y0; \
-	VPAND       Y14, Y0, Y0; \
-	VPSUBB      Y13, Y0, Y0
+	VPAND       Y14, Y0, Y0
 
 // func packW3Q4_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
-// Packs 3 Q4_0 rows (rowBytes apart), nibbles expanded to int8 q-8, into the
-// tile layout of gemmQ8x3x4AVX2.
+// Packs 3 Q4_0 rows (rowBytes apart), nibbles expanded to unsigned bytes q
+// (the weight is q-8), into the tile layout of gemmQ4x3x4AVX2.
 TEXT ·packW3Q4_0AVX2(SB), NOSPLIT, $0-40
 	MOVQ         w+0(FP), SI
 	MOVQ         rowBytes+8(FP), R9
@@ -177,9 +264,6 @@ TEXT ·packW3Q4_0AVX2(SB), NOSPLIT, $0-40
 	MOVQ         $0x0F0F0F0F0F0F0F0F, AX
 	VMOVQ        AX, X14
 	VPBROADCASTQ X14, Y14
-	MOVQ         $0x0808080808080808, AX
-	VMOVQ        AX, X13
-	VPBROADCASTQ X13, Y13
 
 pw4loop:
 	UNPACK4(SI)
@@ -199,5 +283,28 @@ pw4loop:
 	ADDQ    $64, DX
 	DECQ    CX
 	JNZ     pw4loop
+	VZEROUPPER
+	RET
+
+// func corrQ4AVX2(x *byte, n int, c *int32)
+// For n blocks of 32 int8 at x: c[8i+k] = 8·(x[32i+4k] + … + x[32i+4k+3]).
+TEXT ·corrQ4AVX2(SB), NOSPLIT, $0-24
+	MOVQ     x+0(FP), SI
+	MOVQ     n+8(FP), CX
+	MOVQ     c+16(FP), DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	VPCMPEQB Y14, Y14, Y14
+	VPABSB   Y14, Y14
+
+corrloop:
+	VPMADDUBSW 0(SI), Y14, Y0
+	VPMADDWD   Y15, Y0, Y0
+	VPSLLD     $3, Y0, Y0
+	VMOVDQU    Y0, 0(DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	DECQ       CX
+	JNZ        corrloop
 	VZEROUPPER
 	RET

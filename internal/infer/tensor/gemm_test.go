@@ -80,8 +80,12 @@ func TestGemmKernelSIMDEqualsGo(t *testing.T) {
 			vs[i].Set(randVec(r, cols, 1))
 			vs[i].prepare(Q8_0)
 		}
-		var g gemmBuf
-		g.packActs(vs, nb, nv/gemmT)
+		var g, gg gemmBuf
+		g.packActs(vs, nb, nv/gemmT, ty == Q4_0)
+		withGo(func() { gg.packActs(vs, nb, nv/gemmT, ty == Q4_0) })
+		if diff := cmp.Diff(gg.xc, g.xc); diff != "" {
+			t.Fatalf("%s corrections simd != go:\n%s", ty, diff)
+		}
 		var sa, sg gemmScratch
 		sa.ensure(nb)
 		sg.ensure(nb)
@@ -92,8 +96,8 @@ func TestGemmKernelSIMDEqualsGo(t *testing.T) {
 		}
 		a := make([]float32, nv*rows)
 		b := make([]float32, nv*rows)
-		gemmQ8x3x4(&sa, &g, nb, nv/gemmT, a, rows)
-		withGo(func() { gemmQ8x3x4(&sg, &g, nb, nv/gemmT, b, rows) })
+		gemmTile(&sa, &g, ty == Q4_0, nb, nv/gemmT, a, rows)
+		withGo(func() { gemmTile(&sg, &g, ty == Q4_0, nb, nv/gemmT, b, rows) })
 		if diff := cmp.Diff(b, a); diff != "" {
 			t.Errorf("%s gemm simd != go:\n%s", ty, diff)
 		}

@@ -184,7 +184,7 @@ func (t *mmTask) run(lo, hi, tid int) {
 		end := lo + (hi-lo)/gemmR*gemmR
 		for r := lo; r < end; r += gemmR {
 			m.packW3(r, s)
-			gemmQ8x3x4(s, t.gemm, nb, t.groups, t.dst[r:], t.stride)
+			gemmTile(s, t.gemm, m.Type == Q4_0, nb, t.groups, t.dst[r:], t.stride)
 		}
 		t.rows(end, hi, 0)
 		t.rows(lo, end, t.groups*gemmT)
@@ -309,7 +309,7 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 			g = &gemmBuf{scratch: make([]gemmScratch, 1)}
 		}
 		t.gemm, t.groups = g, len(vs)/gemmT
-		g.packActs(vs, m.Cols/QK8_0, t.groups)
+		g.packActs(vs, m.Cols/QK8_0, t.groups, m.Type == Q4_0)
 	}
 	run(p, m, t, m.Rows*m.Cols*len(vs))
 }

@@ -197,7 +197,7 @@ func rows2Q8_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *fl
 func rows2Q4_0AVX2(w, x *byte, nb, rowBytes int, dst *float32, pairs int, xd *float32)
 
 //go:noescape
-func quantQ8_0AVX2(x *float32, dst *byte, nb int)
+func quantQ8_0AVX2(x *float32, dst *byte, nb int) (finite bool)
 
 //go:noescape
 func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32

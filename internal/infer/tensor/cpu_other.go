@@ -18,7 +18,7 @@ func dotQ4KAVX2(w, x []byte, nb int) float32 { return dotQ4K(w, x, nb) }
 
 func dotQ6KAVX2(w, x []byte, nb int) float32 { return dotQ6K(w, x, nb) }
 
-func quantQ8_0AVX2(x *float32, dst *byte, nb int) { panic("unreachable") }
+func quantQ8_0AVX2(x *float32, dst *byte, nb int) (finite bool) { panic("unreachable") }
 
 func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32 { panic("unreachable") }
 

@@ -855,14 +855,18 @@ rows2Q4_0AVX2loop:
 	VZEROUPPER
 	RET
 
-// func quantQ8_0AVX2(x *float32, dst *byte, nb int)
+// func quantQ8_0AVX2(x *float32, dst *byte, nb int) (finite bool)
 // The AVX2 form of QuantizeQ8_0 for finite inputs, bit-identical to it: amax
-// by max (exact), d = amax/127, id = 1/d (0 when d is 0), d stored as f16
-// rounded to nearest even, q = trunc(float64(x*id) ± 0.5).
-TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-24
+// by max (exact: the integer max of the |x| bit patterns, which order like
+// their values), d = amax/127, id = 1/d (0 when d is 0), d stored as f16
+// rounded to nearest even, q = trunc(float64(x*id) ± 0.5). It reports
+// whether every input was finite (an |x| pattern below 0x7f800000); if not,
+// dst is garbage and the caller quantizes in Go.
+TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-25
 	MOVQ x+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ nb+16(FP), CX
+	VPXOR X9, X9, X9
 	MOVL $0x7fffffff, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -882,15 +886,16 @@ qloop:
 	VANDPS  Y15, Y1, Y5
 	VANDPS  Y15, Y2, Y6
 	VANDPS  Y15, Y3, Y7
-	VMAXPS  Y5, Y4, Y4
-	VMAXPS  Y7, Y6, Y6
-	VMAXPS  Y6, Y4, Y4
+	VPMAXSD Y5, Y4, Y4
+	VPMAXSD Y7, Y6, Y6
+	VPMAXSD Y6, Y4, Y4
 	VEXTRACTF128 $1, Y4, X5
-	VMAXPS  X5, X4, X4
+	VPMAXSD X5, X4, X4
 	VMOVHLPS X4, X4, X5
-	VMAXPS  X5, X4, X4
+	VPMAXSD X5, X4, X4
 	VMOVSHDUP X4, X5
-	VMAXSS  X5, X4, X4
+	VPMAXSD X5, X4, X4
+	VPMAXSD X4, X9, X9
 	// d = amax / 127
 	MOVL    $0x42fe0000, AX
 	VMOVD   AX, X5
@@ -968,6 +973,9 @@ qloop:
 	DECQ         CX
 	JNZ          qloop
 	VZEROUPPER
+	VMOVD        X9, AX
+	CMPL         AX, $0x7f800000
+	SETLT        finite+24(FP)
 	RET
 
 // func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32

@@ -179,24 +179,15 @@ func roundF(v float32) int32 {
 // max|x|/127, q = round(x/d).
 func QuantizeQ8_0(dst []byte, x []float32) {
 	nb := len(x) / QK8_0
-	if useAVX2 && nb > 0 && finite(x[:nb*QK8_0]) {
+	if useAVX2 && nb > 0 {
+		_ = x[nb*QK8_0-1]
 		_ = dst[nb*BlockQ8_0-1]
-		quantQ8_0AVX2(&x[0], &dst[0], nb)
-		return
+		if quantQ8_0AVX2(&x[0], &dst[0], nb) {
+			return
+		}
+		// NaN or Inf somewhere: the Go path defines those results.
 	}
 	quantizeQ8_0Go(dst, x)
-}
-
-// finite reports whether x has no NaN or Inf (the assembly quantizer's
-// domain; the rare other inputs take the Go path, so results never depend
-// on the CPU).
-func finite(x []float32) bool {
-	for _, v := range x {
-		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
-			return false
-		}
-	}
-	return true
 }
 
 func quantizeQ8_0Go(dst []byte, x []float32) {

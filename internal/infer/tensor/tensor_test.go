@@ -379,6 +379,12 @@ func TestQuantizeQ8_0SIMDEqualsGo(t *testing.T) {
 	}
 	ties[31] = 127
 	xs = append(xs, ties, make([]float32, 64))
+	// Non-finite values anywhere: the Go path's results.
+	for _, bad := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+		x := randVec(r, 32*5, 1)
+		x[77] = bad
+		xs = append(xs, x)
+	}
 	for i, x := range xs {
 		simd := make([]byte, len(x)/32*BlockQ8_0)
 		ref := make([]byte, len(simd))

@@ -860,13 +860,12 @@ rows2Q4_0AVX2loop:
 // by max (exact: the integer max of the |x| bit patterns, which order like
 // their values), d = amax/127, id = 1/d (0 when d is 0), d stored as f16
 // rounded to nearest even, q = trunc(float64(x*id) ± 0.5). It reports
-// whether every input was finite (an |x| pattern below 0x7f800000); if not,
-// dst is garbage and the caller quantizes in Go.
+// whether every input was finite (an |x| pattern below 0x7f800000); at the
+// first block that is not it stops, and the caller quantizes in Go.
 TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-25
 	MOVQ x+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VPXOR X9, X9, X9
 	MOVL $0x7fffffff, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
@@ -895,7 +894,9 @@ qloop:
 	VPMAXSD X5, X4, X4
 	VMOVSHDUP X4, X5
 	VPMAXSD X5, X4, X4
-	VPMAXSD X4, X9, X9
+	VMOVD   X4, R8
+	CMPL    R8, $0x7f800000
+	JGE     qnonfinite
 	// d = amax / 127
 	MOVL    $0x42fe0000, AX
 	VMOVD   AX, X5
@@ -973,9 +974,12 @@ qloop:
 	DECQ         CX
 	JNZ          qloop
 	VZEROUPPER
-	VMOVD        X9, AX
-	CMPL         AX, $0x7f800000
-	SETLT        finite+24(FP)
+	MOVB         $1, finite+24(FP)
+	RET
+
+qnonfinite:
+	VZEROUPPER
+	MOVB $0, finite+24(FP)
 	RET
 
 // func expSumAVX2(x *float32, n int, maxv float32, sum float32) float32

@@ -5,7 +5,8 @@
 // hd ≥ 32), each dot product in DotF32's canonical order: 32 lane sums over
 // the body, c[j] = (s[j]+s[8+j]) + (s[16+j]+s[24+j]), hsum8, then the tail
 // added element by element. A first pass stores the body sums; a second
-// adds the sequential tails of four positions at a time, interleaved.
+// adds the sequential tails of eight (then four) positions at a time,
+// interleaved.
 TEXT ·scoresAVX2(SB), NOSPLIT, $0-52
 	MOVQ         q+0(FP), SI
 	MOVQ         k+8(FP), DI
@@ -69,6 +70,70 @@ scbody:
 	MOVQ n+32(FP), CX
 	MOVQ out+40(FP), DX
 	LEAQ (R9)(R9*2), AX
+
+sc8:
+	CMPQ   CX, $8
+	JLT    sc4
+	VMOVSS 0(DX), X0
+	VMOVSS 4(DX), X1
+	VMOVSS 8(DX), X2
+	VMOVSS 12(DX), X3
+	VMOVSS 16(DX), X8
+	VMOVSS 20(DX), X9
+	VMOVSS 24(DX), X10
+	VMOVSS 28(DX), X11
+	MOVQ   DI, R12
+	LEAQ   (DI)(R9*4), R8
+	MOVQ   SI, R13
+	MOVQ   R11, BX
+	TESTQ  BX, BX
+	JZ     sc8store
+
+sc8tail:
+	VMOVSS 0(R13), X4
+	VMULSS 0(R12), X4, X5
+	VADDSS X5, X0, X0
+	VMULSS 0(R12)(R9*1), X4, X6
+	VADDSS X6, X1, X1
+	VMULSS 0(R12)(R9*2), X4, X7
+	VADDSS X7, X2, X2
+	VMULSS 0(R12)(AX*1), X4, X12
+	VADDSS X12, X3, X3
+	VMULSS 0(R8), X4, X5
+	VADDSS X5, X8, X8
+	VMULSS 0(R8)(R9*1), X4, X6
+	VADDSS X6, X9, X9
+	VMULSS 0(R8)(R9*2), X4, X7
+	VADDSS X7, X10, X10
+	VMULSS 0(R8)(AX*1), X4, X12
+	VADDSS X12, X11, X11
+	ADDQ   $4, R12
+	ADDQ   $4, R8
+	ADDQ   $4, R13
+	DECQ   BX
+	JNZ    sc8tail
+
+sc8store:
+	VDIVSS X15, X0, X0
+	VDIVSS X15, X1, X1
+	VDIVSS X15, X2, X2
+	VDIVSS X15, X3, X3
+	VDIVSS X15, X8, X8
+	VDIVSS X15, X9, X9
+	VDIVSS X15, X10, X10
+	VDIVSS X15, X11, X11
+	VMOVSS X0, 0(DX)
+	VMOVSS X1, 4(DX)
+	VMOVSS X2, 8(DX)
+	VMOVSS X3, 12(DX)
+	VMOVSS X8, 16(DX)
+	VMOVSS X9, 20(DX)
+	VMOVSS X10, 24(DX)
+	VMOVSS X11, 28(DX)
+	ADDQ   $32, DX
+	LEAQ   (DI)(R9*8), DI
+	SUBQ   $8, CX
+	JMP    sc8
 
 sc4:
 	CMPQ   CX, $4

@@ -138,7 +138,7 @@ func TestSwiGLUSIMDEqualsGo(t *testing.T) {
 func TestScoresAccumSIMDEqualsGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 20))
 	for _, hd := range []int{32, 40, 48, 64, 72, 128} {
-		for _, n := range []int{1, 2, 9, 64} {
+		for _, n := range []int{1, 2, 9, 13, 64} {
 			stride := hd + 24
 			q := randVec(r, hd, 1)
 			k := randVec(r, n*stride, 1)

@@ -30,6 +30,7 @@ type Session struct {
 	vecs                         []tensor.Vec
 	aj                           attnJob
 	sj                           swigluJob
+	tj                           tokJob
 }
 
 // NewSession allocates a KV cache of the model's context length. The memory
@@ -285,35 +286,21 @@ func (s *Session) batch(tokens []int, start int) {
 	}
 	for li := range m.layers {
 		l := &m.layers[li]
-		for t := 0; t < n; t++ {
-			rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], l.attnNorm, h.eps)
-		}
+		// The previous layer's residual, then this layer's norm.
+		s.tj = tokJob{s: s, kind: tokNorm, add: li > 0, w: l.attnNorm}
+		s.pool.Parallel(n, 8, &s.tj)
 		vs := s.setVecs(s.bxb, n, dim)
 		tensor.MatMul(s.pool, s.bq, l.wq, vs, qDim)
 		tensor.MatMul(s.pool, s.k[li][start*kvDim:], l.wk, vs, kvDim)
 		tensor.MatMul(s.pool, s.v[li][start*kvDim:], l.wv, vs, kvDim)
-		for t := 0; t < n; t++ {
-			q := s.bq[t*qDim : (t+1)*qDim]
-			kslot := s.k[li][(start+t)*kvDim : (start+t+1)*kvDim]
-			if l.bq != nil {
-				addBias(q, l.bq)
-				addBias(kslot, l.bk)
-				addBias(s.v[li][(start+t)*kvDim:(start+t+1)*kvDim], l.bv)
-			}
-			s.rope(q, h.heads, start+t)
-			s.rope(kslot, h.kvHeads, start+t)
-			s.storeKT(li, start+t, kslot)
-		}
+		s.tj = tokJob{s: s, kind: tokRope, li: li, start: start}
+		s.pool.Parallel(n, 8, &s.tj)
 		s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim}
 		s.pool.Parallel(h.heads, 1, &s.aj)
 		vs = s.setVecs(s.bxb2, n, qDim)
 		tensor.MatMul(s.pool, s.bxb, l.wo, vs, dim)
-		for i := range s.bx[:n*dim] {
-			s.bx[i] += s.bxb[i]
-		}
-		for t := 0; t < n; t++ {
-			rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], l.ffnNorm, h.eps)
-		}
+		s.tj = tokJob{s: s, kind: tokNorm, add: true, w: l.ffnNorm}
+		s.pool.Parallel(n, 8, &s.tj)
 		vs = s.setVecs(s.bxb, n, dim)
 		tensor.MatMul(s.pool, s.bhb, l.gate, vs, h.ffn)
 		tensor.MatMul(s.pool, s.bhb2, l.up, vs, h.ffn)
@@ -321,12 +308,52 @@ func (s *Session) batch(tokens []int, start int) {
 		s.pool.Parallel(n, 8, &s.sj)
 		vs = s.setVecs(s.bhb, n, h.ffn)
 		tensor.MatMul(s.pool, s.bxb, l.down, vs, dim)
-		for i := range s.bx[:n*dim] {
-			s.bx[i] += s.bxb[i]
-		}
 	}
-	for t := 0; t < n; t++ {
-		rmsnorm(s.bxb[t*dim:(t+1)*dim], s.bx[t*dim:(t+1)*dim], m.outNorm, h.eps)
+	s.tj = tokJob{s: s, kind: tokNorm, add: len(m.layers) > 0, w: m.outNorm}
+	s.pool.Parallel(n, 8, &s.tj)
+}
+
+// Per-token steps of a batch, split across the pool by token.
+const (
+	tokNorm = iota // optionally bx += bxb, then bxb = rmsnorm(bx)·w
+	tokRope        // biases, RoPE on q and k, the transposed K copy
+)
+
+type tokJob struct {
+	s         *Session
+	kind      int
+	add       bool
+	w         []float32
+	li, start int
+}
+
+func (j *tokJob) Run(lo, hi int) {
+	s, h := j.s, &j.s.m.hp
+	dim, kvDim, qDim := h.dim, h.kvHeads*h.headDim, h.heads*h.headDim
+	for t := lo; t < hi; t++ {
+		switch j.kind {
+		case tokNorm:
+			x, xb := s.bx[t*dim:(t+1)*dim], s.bxb[t*dim:(t+1)*dim]
+			if j.add {
+				for i := range x {
+					x[i] += xb[i]
+				}
+			}
+			rmsnorm(xb, x, j.w, h.eps)
+		case tokRope:
+			l := &s.m.layers[j.li]
+			pos := j.start + t
+			q := s.bq[t*qDim : (t+1)*qDim]
+			kslot := s.k[j.li][pos*kvDim : (pos+1)*kvDim]
+			if l.bq != nil {
+				addBias(q, l.bq)
+				addBias(kslot, l.bk)
+				addBias(s.v[j.li][pos*kvDim:(pos+1)*kvDim], l.bv)
+			}
+			s.rope(q, h.heads, pos)
+			s.rope(kslot, h.kvHeads, pos)
+			s.storeKT(j.li, pos, kslot)
+		}
 	}
 }
 

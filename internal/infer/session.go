@@ -142,21 +142,26 @@ type swigluJob struct {
 
 func (j *swigluJob) Run(lo, hi int) { tensor.SwiGLU(j.g[lo*j.w:hi*j.w], j.u[lo*j.w:hi*j.w]) }
 
-// attnJob runs the attention of a batch of tokens, split by head.
+// attnJob runs the attention of n tokens at positions start.. (queries q,
+// outputs out, qDim apart), split by head.
 type attnJob struct {
 	s           *Session
 	l, start, n int
 	qDim        int
+	q, out      []float32
 }
 
 func (j *attnJob) Run(lo, hi int) {
-	s := j.s
 	for head := lo; head < hi; head++ {
 		for t := 0; t < j.n; t++ {
-			s.attendHead(j.l, j.start+t, head, s.bq[t*j.qDim:(t+1)*j.qDim], s.bxb2[t*j.qDim:(t+1)*j.qDim])
+			j.s.attendHead(j.l, j.start+t, head, j.q[t*j.qDim:(t+1)*j.qDim], j.out[t*j.qDim:(t+1)*j.qDim])
 		}
 	}
 }
+
+// attnSplitMin is the context length from which one token's attention is
+// split across the pool's threads by head.
+const attnSplitMin = 32
 
 // storeKT copies the key at pos into the transposed cache (short heads).
 func (s *Session) storeKT(l, pos int, key []float32) {
@@ -229,7 +234,12 @@ func (s *Session) forward(token, pos int) {
 		s.rope(kslot, h.kvHeads, pos)
 		s.storeKT(li, pos, kslot)
 		o := s.xb2[:len(s.q)]
-		s.attend(li, pos, s.q, o)
+		if pos+1 >= attnSplitMin {
+			s.aj = attnJob{s: s, l: li, start: pos, n: 1, qDim: len(s.q), q: s.q, out: o}
+			s.pool.Parallel(h.heads, 1, &s.aj)
+		} else {
+			s.attend(li, pos, s.q, o)
+		}
 		s.vec.Set(o)
 		tensor.MatVec(s.pool, xb, l.wo, &s.vec)
 		for i := range x {
@@ -295,7 +305,7 @@ func (s *Session) batch(tokens []int, start int) {
 		tensor.MatMul(s.pool, s.v[li][start*kvDim:], l.wv, vs, kvDim)
 		s.tj = tokJob{s: s, kind: tokRope, li: li, start: start}
 		s.pool.Parallel(n, 8, &s.tj)
-		s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim}
+		s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim, q: s.bq, out: s.bxb2}
 		s.pool.Parallel(h.heads, 1, &s.aj)
 		vs = s.setVecs(s.bxb2, n, qDim)
 		tensor.MatMul(s.pool, s.bxb, l.wo, vs, dim)

@@ -1,0 +1,18 @@
+// Package gateway is deai's OpenAI-compatible front door to a subnet's
+// miners: one base URL and an API key in place of a centralized API.
+//
+// For every request it picks a miner from the metagraph (incentive and
+// trust, measured latency, load, region), never one whose published model
+// digest differs from the subnet's pinned digest; signs the request with
+// the gateway's hotkey (wire.Sign); retries on another miner after a
+// connection error, a timeout or a 5xx while no byte has reached the
+// client; verifies the miner's signed receipt (wire.CheckResponse), hands
+// it to the client in X-Deai-Receipt and keeps it in an append-only
+// store. API keys are bound to ledger accounts holding a prepaid balance,
+// credited from on-chain transfers to the gateway's address and debited
+// per token from the receipt's counts; failed requests are never charged.
+// Deterministic requests are answered from a bounded cache.
+//
+// gateway depends on wire, tx, ledger and chain; it does not import the
+// subnet or serve services (internal/node adapts them).
+package gateway

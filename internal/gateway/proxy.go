@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/deai-network/deai/internal/tx"
@@ -175,6 +176,8 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 	} else {
 		g.accts.settle(ks.addr, hold, 0, 0, 0)
 	}
+	g.log.DebugContext(r.Context(), "settled", logKeyModel, model.ID, logKeyMiner, res.miner.Hotkey.String(), "path", path, "ok", res.ok,
+		"prompt_tokens", res.receipt.PromptTokens, "completion_tokens", res.receipt.CompletionTokens, "cost", uint64(cost))
 	if res.ok || res.receiptHeader != "" {
 		rec := Record{Kind: recordCharge, TimeMs: g.o.Now().UnixMilli(), Account: ks.addr, Amount: cost, Model: model.ID,
 			Miner: res.miner.Hotkey, Receipt: res.receiptHeader, PromptTokens: res.receipt.PromptTokens, CompletionTokens: res.receipt.CompletionTokens}
@@ -184,6 +187,9 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 		if err := g.store.Append(rec); err != nil {
 			g.log.ErrorContext(r.Context(), "store receipt", logKeyErr, err)
 		}
+	}
+	if len(res.tail) > 0 {
+		w.Write(res.tail) //nolint:errcheck // the client may have gone
 	}
 	if res.ok && key != ([32]byte{}) && res.status == http.StatusOK {
 		g.cache.put(key, cached{body: res.body, ctype: res.ctype, miner: res.miner.Hotkey.String(), digest: model.Digest, receipt: res.receiptHeader})
@@ -199,6 +205,7 @@ type result struct {
 	receiptHeader string
 	body          []byte // plain responses
 	ctype         string
+	tail          []byte // a stream's held-back [DONE]: written after settling
 }
 
 // outcome of one attempt.
@@ -252,7 +259,19 @@ func (g *Gateway) attempt(ctx context.Context, w http.ResponseWriter, mn Miner, 
 		g.router.done(mn.Hotkey, false, 0)
 		return result{}, attemptRetry, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, mn.Endpoint+path, bytes.NewReader(body))
+	// The miner's request ends with the client's, except once a stream's
+	// [DONE] went out: SDKs hang up then, and the receipt in the trailer
+	// that follows is still needed to settle what the client received.
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var finished atomic.Bool
+	stopWatch := context.AfterFunc(ctx, func() {
+		if !finished.Load() {
+			cancel()
+		}
+	})
+	defer stopWatch()
+	req, err := http.NewRequestWithContext(mctx, http.MethodPost, mn.Endpoint+path, bytes.NewReader(body))
 	if err != nil {
 		return fail(fmt.Errorf("build request: %w", err))
 	}
@@ -273,7 +292,7 @@ func (g *Gateway) attempt(ctx context.Context, w http.ResponseWriter, mn Miner, 
 	ctype := resp.Header.Get("Content-Type")
 	h := w.Header()
 	if resp.StatusCode == http.StatusOK && strings.HasPrefix(ctype, "text/event-stream") {
-		return g.relayStream(ctx, w, resp, mn, m, body, start, &judged)
+		return g.relayStream(ctx, w, resp, mn, m, body, start, &judged, &finished)
 	}
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, DefaultMaxResponse))
 	if err != nil {
@@ -307,7 +326,7 @@ func (g *Gateway) attempt(ctx context.Context, w http.ResponseWriter, mn Miner, 
 // relayStream passes a miner's SSE stream to the client as it arrives,
 // then checks the receipt in its trailer. Once a byte is sent there is no
 // retry: a broken stream ends with an error event and is not charged.
-func (g *Gateway) relayStream(ctx context.Context, w http.ResponseWriter, resp *http.Response, mn Miner, m *Model, reqBody []byte, start time.Time, judged *bool) (result, outcome, error) {
+func (g *Gateway) relayStream(ctx context.Context, w http.ResponseWriter, resp *http.Response, mn Miner, m *Model, reqBody []byte, start time.Time, judged *bool, finished *atomic.Bool) (result, outcome, error) {
 	h := w.Header()
 	h.Set("Content-Type", resp.Header.Get("Content-Type"))
 	h.Set("Cache-Control", "no-cache")
@@ -318,12 +337,30 @@ func (g *Gateway) relayStream(ctx context.Context, w http.ResponseWriter, resp *
 	rc := http.NewResponseController(w)
 	rc.Flush() //nolint:errcheck // a failed flush shows on the next write
 	var all bytes.Buffer
+	var tail []byte
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			all.Write(buf[:n])
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			out := buf[:n]
+			if finished.Load() {
+				continue // held back with [DONE]
+			}
+			// [DONE] and what follows wait until the request is settled, so
+			// a client that saw [DONE] sees its usage already charged.
+			if i := bytes.Index(all.Bytes(), []byte("data: [DONE]")); i >= 0 {
+				finished.Store(true)
+				held := all.Len() - i
+				if held > n {
+					held = n // the marker began in an earlier read: hold only this one
+				}
+				out = buf[:n-held]
+				tail = append(tail, buf[n-held:n]...)
+			}
+			if _, werr := w.Write(out); werr != nil && !finished.Load() {
+				*judged = true
+				g.router.release(mn.Hotkey)
 				return result{}, attemptGone, werr
 			}
 			rc.Flush() //nolint:errcheck // a failed flush shows on the next write
@@ -352,10 +389,10 @@ func (g *Gateway) relayStream(ctx context.Context, w http.ResponseWriter, resp *
 		// The client has the tokens but the miner gave no proof: no charge.
 		g.router.done(mn.Hotkey, false, 0)
 		g.log.WarnContext(ctx, "stream receipt", logKeyMiner, mn.Hotkey.String(), logKeyErr, err)
-		return result{miner: mn}, attemptDone, nil
+		return result{miner: mn, tail: tail}, attemptDone, nil
 	}
 	g.router.done(mn.Hotkey, true, g.o.Now().Sub(start))
 	rh := resp.Trailer.Get(wire.HeaderReceipt)
 	h.Set(HeaderReceipt, rh)
-	return result{ok: true, status: http.StatusOK, miner: mn, receipt: receipt, receiptHeader: rh}, attemptDone, nil
+	return result{ok: true, status: http.StatusOK, miner: mn, receipt: receipt, receiptHeader: rh, tail: tail}, attemptDone, nil
 }

@@ -95,6 +95,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newModelCmd(env),
 		newRunCmd(env),
 		newServeCmd(env),
+		newGatewayCmd(env),
 		newWalletCmd(env),
 		newSubnetCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),

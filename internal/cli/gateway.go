@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deai-network/deai/internal/gateway"
+)
+
+func newGatewayCmd(env *Env) *cobra.Command {
+	var (
+		hf        hotkeyFlags
+		addr      string
+		region    string
+		keysFile  string
+		storePath string
+	)
+	cmd := &cobra.Command{
+		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE]",
+		Short: "Serve a subnet's miners as one OpenAI-compatible endpoint",
+		Long: `Run an OpenAI-compatible gateway in front of a subnet's miners: GET /v1/models,
+POST /v1/chat/completions, /v1/completions and /v1/embeddings, routed to
+miners serving the subnet's pinned model digest, with retries, a circuit
+breaker per miner and the miners' signed receipts in X-Deai-Receipt. The
+hotkey signs every request to a miner and must be registered on the subnet
+with stake. API keys come from --keys (lines "KEY ADDRESS"); an account
+spends a prepaid balance, credited by POST /v1/deposits {"tx_hash": …} for a
+transfer to the hotkey's address and debited per token.`,
+		Example: "  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --keys keys.txt --region eu-west",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if keysFile == "" {
+				return errors.New("--keys is required: without API keys nobody can use the gateway")
+			}
+			keys, err := gateway.LoadKeys(keysFile)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+			key, err := hf.loadHotkey(env)
+			if err != nil {
+				return err
+			}
+			cl, err := env.dial(ctx, hf.nf)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			if storePath == "" {
+				storePath = filepath.Join(env.Home, "gateway", fmt.Sprintf("subnet-%d.jsonl", hf.netuid))
+			}
+			if err := os.MkdirAll(filepath.Dir(storePath), 0o700); err != nil {
+				return fmt.Errorf("gateway store: %w", err)
+			}
+			st, err := gateway.OpenFileStore(storePath)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
+				Chain: cl, Keys: keys, Region: region, Store: st, Logger: log})
+			if err != nil {
+				return err
+			}
+			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			fmt.Fprintf(env.Stderr, "gateway for subnet %d on http://%s/v1 (deposits to %s)\n", hf.netuid, ln.Addr(), g.Address())
+			return g.Run(ctx, ln)
+		},
+	}
+	hf.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	f.StringVar(&region, "region", "", "preferred miner region")
+	f.StringVar(&keysFile, "keys", "", `API keys file: lines "KEY ADDRESS"`)
+	f.StringVar(&storePath, "store", "", "append-only log of deposits, charges and receipts (default <home>/gateway/subnet-N.jsonl)")
+	return cmd
+}

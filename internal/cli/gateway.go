@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,8 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		region    string
 		keysFile  string
 		storePath string
+		feeBps    int
+		settle    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE]",
@@ -31,7 +34,10 @@ breaker per miner and the miners' signed receipts in X-Deai-Receipt. The
 hotkey signs every request to a miner and must be registered on the subnet
 with stake. API keys come from --keys (lines "KEY ADDRESS"); an account
 spends a prepaid balance, credited by POST /v1/deposits {"tx_hash": …} for a
-transfer to the hotkey's address and debited per token.`,
+transfer to the hotkey's address and debited per token. Every
+--settle-interval the gateway pays each miner what its verified receipts
+earned, less --fee-bps, in one bank tx from the hotkey's account; the totals
+are at GET /v1/gateway/settlements.`,
 		Example: "  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --keys keys.txt --region eu-west",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,7 +71,7 @@ transfer to the hotkey's address and debited per token.`,
 			}
 			defer st.Close()
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
-				Chain: cl, Keys: keys, Region: region, Store: st, Logger: log})
+				Chain: cl, Keys: keys, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
 			if err != nil {
 				return err
 			}
@@ -83,5 +89,7 @@ transfer to the hotkey's address and debited per token.`,
 	f.StringVar(&region, "region", "", "preferred miner region")
 	f.StringVar(&keysFile, "keys", "", `API keys file: lines "KEY ADDRESS"`)
 	f.StringVar(&storePath, "store", "", "append-only log of deposits, charges and receipts (default <home>/gateway/subnet-N.jsonl)")
+	f.IntVar(&feeBps, "fee-bps", 0, "the gateway's cut of every charge, in basis points; miners are paid the rest")
+	f.DurationVar(&settle, "settle-interval", gateway.DefaultSettleInterval, "how often to pay the miners what they are owed (negative: never)")
 	return cmd
 }

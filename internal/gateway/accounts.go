@@ -129,6 +129,8 @@ func (a *accounts) replay(r Record) error {
 		x.requests++
 		x.prompt += uint64(r.PromptTokens)
 		x.completion += uint64(r.CompletionTokens)
+	case recordSettleBegin, recordSettleDone, recordSettleFailed:
+		// the miners' side: payouts
 	default:
 		return fmt.Errorf("replay gateway store: unknown record kind %q", r.Kind)
 	}

@@ -11,6 +11,10 @@
 // store. API keys are bound to ledger accounts holding a prepaid balance,
 // credited from on-chain transfers to the gateway's address and debited
 // per token from the receipt's counts; failed requests are never charged.
+// Each charge, less a fee in basis points, is owed to the miner that
+// answered; Settle (every SettleInterval in Run) pays the dues in one
+// signed multi-send tx from the gateway's account and records it in the
+// store only once it commits.
 // Deterministic requests are answered from a bounded cache.
 //
 // gateway depends on wire, tx, ledger and chain; it does not import the

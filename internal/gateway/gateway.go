@@ -61,8 +61,15 @@ type Options struct {
 	Keys map[string]tx.Address
 	// Prices per token per model id; models not listed cost DefaultPrice.
 	Prices map[string]tx.Amount
-	Region string // preferred miner region
-	Store  Store  // nil: in memory only
+	// FeeBps is the gateway's cut of every charge in basis points (0 to
+	// 10000); the answering miner earns the rest.
+	FeeBps int
+	// SettleInterval is how often Run pays the miners what they are owed
+	// (see Settle); zero means DefaultSettleInterval, negative never. Run
+	// settles only with a Chain.
+	SettleInterval time.Duration
+	Region         string // preferred miner region
+	Store          Store  // nil: in memory only
 	// Client sends requests to miners; nil: a client with a response
 	// header timeout of DefaultHeaderTimeout and no overall timeout.
 	Client *http.Client
@@ -84,14 +91,15 @@ type Options struct {
 
 // Gateway is the OpenAI-compatible endpoint. Build it with New.
 type Gateway struct {
-	o      Options
-	self   tx.Address
-	log    *slog.Logger
-	router *router
-	accts  *accounts
-	cache  *cache
-	store  Store
-	h      http.Handler
+	o       Options
+	self    tx.Address
+	log     *slog.Logger
+	router  *router
+	accts   *accounts
+	cache   *cache
+	store   Store
+	payouts *payouts
+	h       http.Handler
 
 	mu      sync.Mutex // guards models and fetched
 	models  []Model
@@ -113,7 +121,10 @@ func New(o Options) (*Gateway, error) {
 		return nil, errors.New("new gateway: no hotkey")
 	case o.Network == nil:
 		return nil, errors.New("new gateway: no network")
+	case o.FeeBps < 0 || o.FeeBps > maxFeeBps:
+		return nil, fmt.Errorf("new gateway: fee %d bps out of [0, %d]", o.FeeBps, maxFeeBps)
 	}
+	o.SettleInterval = orDefault(o.SettleInterval, DefaultSettleInterval)
 	o.MaxBody = orDefault(o.MaxBody, DefaultMaxBody)
 	o.MaxAttempts = orDefault(o.MaxAttempts, DefaultMaxAttempts)
 	o.RatePerSecond = orDefault(o.RatePerSecond, DefaultRatePerSecond)
@@ -142,14 +153,21 @@ func New(o Options) (*Gateway, error) {
 	g := &Gateway{o: o, self: tx.AddressFromPubKey(o.Key.PubKey()), log: log.With(logKeyComponent, "gateway"),
 		router: newRouter(o.Region, o.BreakerThreshold, o.BreakerCooldown, o.Now),
 		accts:  newAccounts(o.Keys, max(o.RatePerSecond, 0), o.RateBurst, max(o.MaxStreams, 0), o.Now),
-		store:  o.Store}
+		store:  o.Store, payouts: newPayouts()}
 	if o.CacheBytes > 0 {
 		g.cache = newCache(o.CacheBytes, o.CacheTTL, o.Now)
 	}
 	if g.store == nil {
 		g.store = &memStore{}
 	}
-	if err := g.store.Replay(g.accts.replay); err != nil {
+	replay := func(r Record) error {
+		if err := g.accts.replay(r); err != nil {
+			return err
+		}
+		g.payouts.apply(r)
+		return nil
+	}
+	if err := g.store.Replay(replay); err != nil {
 		return nil, fmt.Errorf("new gateway: %w", err)
 	}
 	g.h = g.routes()
@@ -162,13 +180,21 @@ func (g *Gateway) Handler() http.Handler { return g.h }
 // Address is the ledger address deposits must be sent to: the hotkey's.
 func (g *Gateway) Address() tx.Address { return g.self }
 
-// Run serves on ln until ctx ends, then drains in-flight requests.
+// Run serves on ln until ctx ends, then drains in-flight requests. With a
+// Chain it also pays the miners every SettleInterval.
 func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: g.h, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:    slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if g.o.Chain != nil && g.o.SettleInterval > 0 {
+		sctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { g.settleLoop(sctx, g.o.SettleInterval) })
+		defer wg.Wait()
+		defer stop()
+	}
 	g.log.InfoContext(ctx, "gateway serving", logKeyAddr, ln.Addr().String(), "deposit_address", g.self.String())
 	select {
 	case err := <-errc:
@@ -193,6 +219,7 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("POST /v1/embeddings", g.handleInference)
 	mux.HandleFunc("GET /v1/usage", g.handleUsage)
 	mux.HandleFunc("POST /v1/deposits", g.handleDeposit)
+	mux.HandleFunc("GET /v1/gateway/settlements", g.handleSettlements)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newAPIError(http.StatusNotFound, "invalid_request_error", "not_found", "no route "+r.Method+" "+r.URL.Path))
 	})

@@ -184,9 +184,11 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 		if !res.ok {
 			rec.PromptTokens, rec.CompletionTokens = 0, 0
 		}
+		rec.Fee = g.fee(cost)
 		if err := g.store.Append(rec); err != nil {
 			g.log.ErrorContext(r.Context(), "store receipt", logKeyErr, err)
 		}
+		g.payouts.apply(rec)
 	}
 	if len(res.tail) > 0 {
 		w.Write(res.tail) //nolint:errcheck // the client may have gone

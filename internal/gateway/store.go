@@ -16,6 +16,10 @@ import (
 const (
 	recordDeposit = "deposit" // an on-chain transfer credited to an account
 	recordCharge  = "charge"  // a served request: its receipt and its price
+	// Settlements: the signed tx before broadcast, then its outcome.
+	recordSettleBegin  = "settle_begin"
+	recordSettleDone   = "settle_done"
+	recordSettleFailed = "settle_failed"
 )
 
 // Record is one line of the store: JSON, appended, never rewritten.
@@ -32,10 +36,20 @@ type Record struct {
 	Receipt          string     `json:"receipt,omitempty"`
 	PromptTokens     uint32     `json:"prompt_tokens,omitempty"`
 	CompletionTokens uint32     `json:"completion_tokens,omitempty"`
+	// Fee is the gateway's cut of a charge's Amount; the miner earns the
+	// rest.
+	Fee tx.Amount `json:"fee,omitempty"`
+	// Settlements: the tx's nonce, its bytes (hex, so that a tx whose
+	// outcome a crash hid can be broadcast again) and what it pays.
+	Nonce   uint64   `json:"nonce,omitempty"`
+	RawTx   string   `json:"raw_tx,omitempty"`
+	Payouts []Payout `json:"payouts,omitempty"`
 }
 
-// Store is the gateway's append-only log of deposits and charges. The
-// accounts' balances are rebuilt from it on open.
+// Store is the gateway's append-only log of deposits, charges and
+// settlements. The accounts' balances and the miners' dues are rebuilt
+// from it on open. No record holds request or response text: a charge
+// keeps the receipt, which binds the request by its hash only.
 type Store interface {
 	Append(r Record) error
 	// Replay calls fn for every record in order.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -31,7 +32,9 @@ type settleNet struct {
 	miners []*wallet.Key
 }
 
-func newSettleNet(t *testing.T) *settleNet {
+func newSettleNet(t *testing.T) *settleNet { return newSettleNetWith(t, garbageBackend()) }
+
+func newSettleNetWith(t *testing.T, backend http.Handler) *settleNet {
 	t.Helper()
 	owner, gwKey, user := testKey(t, 1), testKey(t, 7), testKey(t, 8)
 	miners := []*wallet.Key{testKey(t, 3), testKey(t, 4)}
@@ -44,19 +47,24 @@ func newSettleNet(t *testing.T) *settleNet {
 	}
 	e.send(gwKey, &lsubnet.MsgAddStake{Staker: gwKey.Address(), Hotkey: gwKey.Address(), Netuid: 1, Amount: 10 * tx.UnitsPerDEAI})
 	for _, k := range miners {
-		startStoppableMiner(t, e, k, garbageBackend(), d.String())
+		startStoppableMiner(t, e, k, backend, d.String())
 	}
 	return &settleNet{e: e, gwKey: gwKey, user: user, miners: miners}
 }
 
 func (n *settleNet) gateway(t *testing.T, c chain.Client, storePath string) (*gateway.Gateway, *httptest.Server, func()) {
 	t.Helper()
+	return n.gatewayLog(t, c, storePath, nil)
+}
+
+func (n *settleNet) gatewayLog(t *testing.T, c chain.Client, storePath string, log *slog.Logger) (*gateway.Gateway, *httptest.Server, func()) {
+	t.Helper()
 	st, err := gateway.OpenFileStore(storePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g, err := gateway.New(gateway.Options{Key: n.gwKey, Network: &gateway.LedgerNetwork{Client: n.e.c, Netuids: []uint16{1}}, Chain: c,
-		Keys: map[string]tx.Address{"sk-user": n.user.Address()}, Prices: map[string]tx.Amount{"tiny": 3}, FeeBps: 1000, Store: st})
+		Keys: map[string]tx.Address{"sk-user": n.user.Address()}, Prices: map[string]tx.Amount{"tiny": 3}, FeeBps: 1000, Store: st, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,12 @@
 // answered; Settle (every SettleInterval in Run) pays the dues in one
 // signed multi-send tx from the gateway's account and records it in the
 // store only once it commits.
-// Deterministic requests are answered from a bounded cache.
+// Deterministic requests are answered from a bounded cache; a hit writes
+// nothing to the store.
+//
+// Privacy: no key needs an option to keep prompts private, because the
+// gateway never writes request or response text to its store or its log
+// (internal/node's TestGatewayKeepsPromptsOut checks both).
 //
 // gateway depends on wire, tx, ledger and chain; it does not import the
 // subnet or serve services (internal/node adapts them).

@@ -17,6 +17,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/gateway"
 	"github.com/deai-network/deai/internal/ledger"
@@ -52,13 +53,13 @@ func (e *e2eChain) sendHash(k *wallet.Key, msgs ...tx.Msg) string {
 
 // startStoppableMiner is startMiner with a function that stops the miner
 // (its listener closes: later connections are refused).
-func startStoppableMiner(t *testing.T, e *e2eChain, k *wallet.Key, backend http.Handler, digest string) (stop func()) {
+func startStoppableMiner(t testing.TB, c chain.Client, k *wallet.Key, backend http.Handler, digest string) (stop func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := subnet.NewMiner(subnet.MinerOptions{Netuid: 1, Key: k, Chain: subnet.NewLedgerChain(e.c, k), Backend: backend,
+	m, err := subnet.NewMiner(subnet.MinerOptions{Netuid: 1, Key: k, Chain: subnet.NewLedgerChain(c, k), Backend: backend,
 		ModelDigest: digest, Region: "local", Listener: ln})
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +125,14 @@ func TestGatewayEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { eng.Close() })
-		stops = append(stops, startStoppableMiner(t, e, k, eng.Handler, eng.Digest))
+		stops = append(stops, startStoppableMiner(t, e.c, k, eng.Handler, eng.Digest))
 	}
 	var rogueHits atomic.Int64
 	rogueBackend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rogueHits.Add(1)
 		garbageBackend().ServeHTTP(w, r)
 	})
-	startStoppableMiner(t, e, rogue, rogueBackend, other.String())
+	startStoppableMiner(t, e.c, rogue, rogueBackend, other.String())
 	// The owner drops the other digest: the rogue miner still publishes it.
 	e.send(owner, &lsubnet.MsgSetAllowedDigests{Owner: owner.Address(), Netuid: 1, Digests: []lsubnet.Digest{real}})
 

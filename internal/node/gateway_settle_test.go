@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/deai-network/deai/internal/abciapp"
 	"github.com/deai-network/deai/internal/chain"
+	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/gateway"
 	"github.com/deai-network/deai/internal/ledger"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
@@ -26,7 +31,7 @@ import (
 // settleNet is a chain twin, a staked gateway hotkey, a funded user and
 // two miners behind garbageBackend (20 tokens an answer, valid receipts).
 type settleNet struct {
-	e      *e2eChain
+	e      *tbChain
 	gwKey  *wallet.Key
 	user   *wallet.Key
 	miners []*wallet.Key
@@ -34,11 +39,78 @@ type settleNet struct {
 
 func newSettleNet(t *testing.T) *settleNet { return newSettleNetWith(t, garbageBackend()) }
 
-func newSettleNetWith(t *testing.T, backend http.Handler) *settleNet {
+// tbChain is e2eChain for tests and benchmarks alike.
+type tbChain struct {
+	t testing.TB
+	c *chaintest.Client
+}
+
+func newTBChain(tb testing.TB, funded []*wallet.Key) *tbChain {
+	tb.Helper()
+	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
+	for _, k := range funded {
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
+	}
+	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lsubnet.New()}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	state, err := json.Marshal(g)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := chaintest.New(tb.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return &tbChain{t: tb, c: c}
+}
+
+func (e *tbChain) query(path string, v any) {
+	e.t.Helper()
+	r, err := e.c.Query(e.t.Context(), path, nil)
+	if err != nil || r.Code != 0 {
+		e.t.Fatalf("query %s: code %d %s, err %v", path, r.Code, r.Log, err)
+	}
+	if err := json.Unmarshal(r.Value, v); err != nil {
+		e.t.Fatalf("query %s: %v", path, err)
+	}
+}
+
+// send commits msgs signed by k and returns the tx hash.
+func (e *tbChain) send(k *wallet.Key, msgs ...tx.Msg) string {
+	e.t.Helper()
+	var acct ledger.Account
+	e.query("/account/"+k.Address().String(), &acct)
+	x, err := tx.Builder{ChainID: chaintest.DefaultChainID, Nonce: acct.Nonce, Fee: ledger.DefaultParams().MinFee, Msgs: msgs}.Sign(k.PrivateKey())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	raw, err := x.Encode()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if r, err := e.c.BroadcastCommit(e.t.Context(), raw); err != nil || r.Code != 0 {
+		e.t.Fatalf("tx: code %d %s, err %v", r.Code, r.Log, err)
+	}
+	return tx.HashOf(raw).String()
+}
+
+func seedKey(tb testing.TB, seed byte) *wallet.Key {
+	tb.Helper()
+	k, err := wallet.FromSeed(bytes.Repeat([]byte{seed}, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func newSettleNetWith(t testing.TB, backend http.Handler) *settleNet {
 	t.Helper()
-	owner, gwKey, user := testKey(t, 1), testKey(t, 7), testKey(t, 8)
-	miners := []*wallet.Key{testKey(t, 3), testKey(t, 4)}
-	e := newE2EChain(t, append([]*wallet.Key{owner, gwKey, user}, miners...))
+	owner, gwKey, user := seedKey(t, 1), seedKey(t, 7), seedKey(t, 8)
+	miners := []*wallet.Key{seedKey(t, 3), seedKey(t, 4)}
+	e := newTBChain(t, append([]*wallet.Key{owner, gwKey, user}, miners...))
 	var d lsubnet.Digest
 	d[0] = 0x42
 	e.send(owner, &lsubnet.MsgCreateSubnet{Owner: owner.Address(), Name: "tiny", TaskType: subnet.TaskTextGeneration, Digests: []lsubnet.Digest{d}})
@@ -47,7 +119,7 @@ func newSettleNetWith(t *testing.T, backend http.Handler) *settleNet {
 	}
 	e.send(gwKey, &lsubnet.MsgAddStake{Staker: gwKey.Address(), Hotkey: gwKey.Address(), Netuid: 1, Amount: 10 * tx.UnitsPerDEAI})
 	for _, k := range miners {
-		startStoppableMiner(t, e, k, backend, d.String())
+		startStoppableMiner(t, e.c, k, backend, d.String())
 	}
 	return &settleNet{e: e, gwKey: gwKey, user: user, miners: miners}
 }
@@ -145,7 +217,7 @@ func TestGatewaySettlesMiners(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gw.jsonl")
 	g, srv, closeGW := n.gateway(t, n.e.c, path)
 	const funds = 100_000
-	hash := n.e.sendHash(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: funds})
+	hash := n.e.send(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: funds})
 	gwDo(t, http.MethodPost, srv.URL+"/v1/deposits", `{"tx_hash":"`+hash+`"}`)
 	complete(t, srv, 6)
 
@@ -239,7 +311,7 @@ func TestGatewaySettlementSurvivesALostAnswer(t *testing.T) {
 			n := newSettleNet(t)
 			path := filepath.Join(t.TempDir(), "gw.jsonl")
 			g, srv, closeGW := n.gateway(t, &lossyChain{Client: n.e.c, send: committed}, path)
-			hash := n.e.sendHash(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
+			hash := n.e.send(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
 			gwDo(t, http.MethodPost, srv.URL+"/v1/deposits", `{"tx_hash":"`+hash+`"}`)
 			complete(t, srv, 3)
 			owed := gwSettlements(t, srv).Owed

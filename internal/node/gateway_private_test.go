@@ -24,7 +24,7 @@ func TestGatewayKeepsPromptsOut(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, srv, closeGW := n.gatewayLog(t, n.e.c, path, log)
-	hash := n.e.sendHash(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
+	hash := n.e.send(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
 	gwDo(t, http.MethodPost, srv.URL+"/v1/deposits", `{"tx_hash":"`+hash+`"}`)
 	gwDo(t, http.MethodPost, srv.URL+"/v1/completions", `{"model":"tiny","prompt":"`+secret+`","max_tokens":8,"temperature":0.8}`)
 	gwDo(t, http.MethodPost, srv.URL+"/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"`+secret+`"}],"max_tokens":8,"temperature":0}`)
@@ -71,7 +71,7 @@ func dyingStream() http.Handler {
 func TestGatewayStreamBrokenMidway(t *testing.T) {
 	n := newSettleNetWith(t, dyingStream())
 	g, srv, _ := n.gateway(t, n.e.c, filepath.Join(t.TempDir(), "gw.jsonl"))
-	hash := n.e.sendHash(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
+	hash := n.e.send(n.user, &tx.MsgSend{From: n.user.Address(), To: g.Address(), Amount: 100_000})
 	gwDo(t, http.MethodPost, srv.URL+"/v1/deposits", `{"tx_hash":"`+hash+`"}`)
 	body := string(gwDo(t, http.MethodPost, srv.URL+"/v1/completions", `{"model":"tiny","prompt":"x","max_tokens":8,"stream":true}`))
 	events := strings.Split(strings.TrimSpace(body), "\n\n")

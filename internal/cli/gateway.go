@@ -32,7 +32,9 @@ POST /v1/chat/completions, /v1/completions and /v1/embeddings, routed to
 miners serving the subnet's pinned model digest, with retries, a circuit
 breaker per miner and the miners' signed receipts in X-Deai-Receipt. The
 hotkey signs every request to a miner and must be registered on the subnet
-with stake. API keys come from --keys (lines "KEY ADDRESS"); an account
+with stake. API keys come from --keys (lines "KEY ADDRESS", optionally
+followed by per-key quotas: tokens_per_day=N, max_spend=AMOUNT, rpm=N,
+streams=N; a key over its token quota or spend cap gets 429); an account
 spends a prepaid balance, credited by POST /v1/deposits {"tx_hash": …} for a
 transfer to the hotkey's address and debited per token. Every
 --settle-interval the gateway pays each miner what its verified receipts
@@ -45,7 +47,7 @@ are at GET /v1/gateway/settlements.`,
 			if keysFile == "" {
 				return errors.New("--keys is required: without API keys nobody can use the gateway")
 			}
-			keys, err := gateway.LoadKeys(keysFile)
+			keys, quotas, err := gateway.LoadKeys(keysFile)
 			if err != nil {
 				return err
 			}
@@ -71,7 +73,7 @@ are at GET /v1/gateway/settlements.`,
 			}
 			defer st.Close()
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
-				Chain: cl, Keys: keys, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
+				Chain: cl, Keys: keys, Quotas: quotas, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
 			if err != nil {
 				return err
 			}
@@ -87,7 +89,7 @@ are at GET /v1/gateway/settlements.`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
 	f.StringVar(&region, "region", "", "preferred miner region")
-	f.StringVar(&keysFile, "keys", "", `API keys file: lines "KEY ADDRESS"`)
+	f.StringVar(&keysFile, "keys", "", `API keys file: lines "KEY ADDRESS [tokens_per_day=N] [max_spend=AMOUNT] [rpm=N] [streams=N]"`)
 	f.StringVar(&storePath, "store", "", "append-only log of deposits, charges and receipts (default <home>/gateway/subnet-N.jsonl)")
 	f.IntVar(&feeBps, "fee-bps", 0, "the gateway's cut of every charge, in basis points; miners are paid the rest")
 	f.DurationVar(&settle, "settle-interval", gateway.DefaultSettleInterval, "how often to pay the miners what they are owed (negative: never)")

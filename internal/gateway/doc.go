@@ -11,6 +11,10 @@
 // store. API keys are bound to ledger accounts holding a prepaid balance,
 // credited from on-chain transfers to the gateway's address and debited
 // per token from the receipt's counts; failed requests are never charged.
+// A key may carry a Quota (tokens per UTC day, a spend cap, requests per
+// minute, concurrent streams); each request holds its worst case against
+// the balance and the quotas at once, so concurrent requests cannot
+// exceed them, and is refused with 429 when they do not cover it.
 // Each charge, less a fee in basis points, is owed to the miner that
 // answered; Settle (every SettleInterval in Run) pays the dues in one
 // signed multi-send tx from the gateway's account and records it in the

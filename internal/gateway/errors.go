@@ -46,6 +46,12 @@ func classify(err error) *apiError {
 		return newAPIError(http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "too many requests for this API key; slow down")
 	case errors.Is(err, errTooManyStreams):
 		return newAPIError(http.StatusTooManyRequests, "rate_limit_error", "too_many_streams", "too many concurrent streams for this API key")
+	case errors.Is(err, errTokenQuota):
+		return newAPIError(http.StatusTooManyRequests, "tokens", "rate_limit_exceeded",
+			"this API key's daily token quota does not cover this request (its max_tokens and prompt); try again tomorrow (UTC) or ask for fewer tokens")
+	case errors.Is(err, errSpendCap):
+		return newAPIError(http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota",
+			"you exceeded this API key's spend cap (max_spend)")
 	case errors.Is(err, errInsufficient):
 		return newAPIError(http.StatusPaymentRequired, "insufficient_quota", "insufficient_quota",
 			"the account's balance does not cover this request; deposit with POST /v1/deposits")

@@ -59,6 +59,8 @@ type Options struct {
 	Chain chain.Client
 	// Keys maps API keys to the ledger accounts they spend from.
 	Keys map[string]tx.Address
+	// Quotas limit API keys (see LoadKeys); keys not listed have none.
+	Quotas map[string]Quota
 	// Prices per token per model id; models not listed cost DefaultPrice.
 	Prices map[string]tx.Amount
 	// FeeBps is the gateway's cut of every charge in basis points (0 to
@@ -152,7 +154,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{o: o, self: tx.AddressFromPubKey(o.Key.PubKey()), log: log.With(logKeyComponent, "gateway"),
 		router: newRouter(o.Region, o.BreakerThreshold, o.BreakerCooldown, o.Now),
-		accts:  newAccounts(o.Keys, max(o.RatePerSecond, 0), o.RateBurst, max(o.MaxStreams, 0), o.Now),
+		accts:  newAccounts(o.Keys, o.Quotas, max(o.RatePerSecond, 0), o.RateBurst, max(o.MaxStreams, 0), o.Now),
 		store:  o.Store, payouts: newPayouts()}
 	if o.CacheBytes > 0 {
 		g.cache = newCache(o.CacheBytes, o.CacheTTL, o.Now)

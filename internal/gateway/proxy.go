@@ -163,24 +163,25 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 	// Hold the most this request can cost: the completion budget plus a
 	// prompt of at most one token per body byte.
 	price := g.price(model.ID)
-	hold := price * tx.Amount(req.maxTokens(path)+int64(len(body)))
-	if err := g.accts.reserve(ks.addr, hold); err != nil {
+	holdTokens := uint64(req.maxTokens(path) + int64(len(body)))
+	hold := price * tx.Amount(holdTokens)
+	if err := g.accts.reserve(ks, hold, holdTokens); err != nil {
 		writeError(w, err)
 		return
 	}
 	res := g.forward(w, r, model, path, out, req.Stream)
 	var cost tx.Amount
 	if res.ok {
-		cost = g.accts.settle(ks.addr, hold, price*tx.Amount(res.receipt.PromptTokens+res.receipt.CompletionTokens),
+		cost = g.accts.settle(ks, hold, holdTokens, price*tx.Amount(res.receipt.PromptTokens+res.receipt.CompletionTokens),
 			res.receipt.PromptTokens, res.receipt.CompletionTokens)
 	} else {
-		g.accts.settle(ks.addr, hold, 0, 0, 0)
+		g.accts.settle(ks, hold, holdTokens, 0, 0, 0)
 	}
 	g.log.DebugContext(r.Context(), "settled", logKeyModel, model.ID, logKeyMiner, res.miner.Hotkey.String(), "path", path, "ok", res.ok,
 		"prompt_tokens", res.receipt.PromptTokens, "completion_tokens", res.receipt.CompletionTokens, "cost", uint64(cost))
 	if res.ok || res.receiptHeader != "" {
 		rec := Record{Kind: recordCharge, TimeMs: g.o.Now().UnixMilli(), Account: ks.addr, Amount: cost, Model: model.ID,
-			Miner: res.miner.Hotkey, Receipt: res.receiptHeader, PromptTokens: res.receipt.PromptTokens, CompletionTokens: res.receipt.CompletionTokens}
+			Miner: res.miner.Hotkey, Receipt: res.receiptHeader, KeyID: ks.id, PromptTokens: res.receipt.PromptTokens, CompletionTokens: res.receipt.CompletionTokens}
 		if !res.ok {
 			rec.PromptTokens, rec.CompletionTokens = 0, 0
 		}

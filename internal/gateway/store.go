@@ -36,6 +36,9 @@ type Record struct {
 	Receipt          string     `json:"receipt,omitempty"`
 	PromptTokens     uint32     `json:"prompt_tokens,omitempty"`
 	CompletionTokens uint32     `json:"completion_tokens,omitempty"`
+	// KeyID names the API key that was charged (a hash prefix, not the
+	// key), so that its quotas survive a restart.
+	KeyID string `json:"key_id,omitempty"`
 	// Fee is the gateway's cut of a charge's Amount; the miner earns the
 	// rest.
 	Fee tx.Amount `json:"fee,omitempty"`

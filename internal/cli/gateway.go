@@ -23,6 +23,7 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		storePath string
 		feeBps    int
 		settle    time.Duration
+		prices    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE]",
@@ -36,7 +37,8 @@ with stake. API keys come from --keys (lines "KEY ADDRESS", optionally
 followed by per-key quotas: tokens_per_day=N, max_spend=AMOUNT, rpm=N,
 streams=N; a key over its token quota or spend cap gets 429); an account
 spends a prepaid balance, credited by POST /v1/deposits {"tx_hash": …} for a
-transfer to the hotkey's address and debited per token. Every
+transfer to the hotkey's address and debited per token at the model's
+--price. Every
 --settle-interval the gateway pays each miner what its verified receipts
 earned, less --fee-bps, in one bank tx from the hotkey's account; the totals
 are at GET /v1/gateway/settlements.`,
@@ -48,6 +50,10 @@ are at GET /v1/gateway/settlements.`,
 				return errors.New("--keys is required: without API keys nobody can use the gateway")
 			}
 			keys, quotas, err := gateway.LoadKeys(keysFile)
+			if err != nil {
+				return err
+			}
+			priceMap, err := gateway.ParsePrices(prices)
 			if err != nil {
 				return err
 			}
@@ -73,7 +79,7 @@ are at GET /v1/gateway/settlements.`,
 			}
 			defer st.Close()
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
-				Chain: cl, Keys: keys, Quotas: quotas, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
+				Chain: cl, Keys: keys, Quotas: quotas, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
 			if err != nil {
 				return err
 			}
@@ -93,5 +99,6 @@ are at GET /v1/gateway/settlements.`,
 	f.StringVar(&storePath, "store", "", "append-only log of deposits, charges and receipts (default <home>/gateway/subnet-N.jsonl)")
 	f.IntVar(&feeBps, "fee-bps", 0, "the gateway's cut of every charge, in basis points; miners are paid the rest")
 	f.DurationVar(&settle, "settle-interval", gateway.DefaultSettleInterval, "how often to pay the miners what they are owed (negative: never)")
+	f.StringArrayVar(&prices, "price", nil, fmt.Sprintf("MODEL=AMOUNT_PER_TOKEN, such as stories260K=10udeai (repeatable; unlisted models cost %dudeai a token)", gateway.DefaultPrice))
 	return cmd
 }

@@ -89,3 +89,25 @@ func keyID(key string) string {
 
 // dayOf is the UTC day number of t, for daily token quotas.
 func dayOf(t time.Time) int64 { return t.Unix() / 86400 }
+
+// ParsePrices reads "MODEL=AMOUNT" pairs (such as "stories260K=10udeai"),
+// the price per token of each model, for Options.Prices.
+func ParsePrices(pairs []string) (map[string]tx.Amount, error) {
+	prices := map[string]tx.Amount{}
+	for _, p := range pairs {
+		model, amt, ok := strings.Cut(p, "=")
+		model = strings.TrimSpace(model)
+		if !ok || model == "" {
+			return nil, fmt.Errorf("price %q: want MODEL=AMOUNT_PER_TOKEN", p)
+		}
+		if _, dup := prices[model]; dup {
+			return nil, fmt.Errorf("price %q: model %s priced twice", p, model)
+		}
+		a, err := tx.ParseAmount(strings.TrimSpace(amt))
+		if err != nil {
+			return nil, fmt.Errorf("price %q: %w", p, err)
+		}
+		prices[model] = a
+	}
+	return prices, nil
+}

@@ -200,3 +200,35 @@ func wireReceipt(t *testing.T, k *wallet.Key, req, resp []byte) string {
 	}
 	return h
 }
+
+func TestParsePrices(t *testing.T) {
+	got, err := ParsePrices([]string{"stories260K=10udeai", "big@abc=0.5deai", "free=0udeai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]tx.Amount{"stories260K": 10, "big@abc": tx.UnitsPerDEAI / 2, "free": 0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("prices (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"stories260K", "=10udeai", "m=10", "m=", "m=-1udeai", "m=1udeai m=2udeai"} {
+		if _, err := ParsePrices(strings.Fields(bad)); err == nil {
+			t.Errorf("ParsePrices(%q): no error", bad)
+		}
+	}
+}
+
+// TestPricePerModel: a request is charged its model's price per token.
+func TestPricePerModel(t *testing.T) {
+	miner := testKey(t, 3)
+	user := testKey(t, 8).Address()
+	srv := signingMiner(t, miner, nil)
+	g, gsrv := newTestGateway(t, []Miner{{Hotkey: miner.Address(), Endpoint: srv.URL, Digest: pinned}},
+		Options{Prices: map[string]tx.Amount{"tiny": 7}})
+	g.accts.endDeposit("h", user, 1_000_000, true)
+	if s, v := post(t, gsrv.URL+"/v1/completions", "sk-user", `{"model":"tiny","prompt":"hi","max_tokens":10}`); s != 200 {
+		t.Fatalf("status %d %v", s, v)
+	}
+	if u := g.accts.usage(user); u.Spent != 7*(answerPrompt+answerCompletion) || u.Held != 0 {
+		t.Errorf("usage %+v, want spent 7 per token", u)
+	}
+}

@@ -24,6 +24,7 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		feeBps    int
 		settle    time.Duration
 		prices    []string
+		hedge     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE]",
@@ -79,7 +80,8 @@ are at GET /v1/gateway/settlements.`,
 			}
 			defer st.Close()
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
-				Chain: cl, Keys: keys, Quotas: quotas, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle})
+				Chain: cl, Keys: keys, Quotas: quotas, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle,
+				HedgeAfter: hedge})
 			if err != nil {
 				return err
 			}
@@ -99,6 +101,7 @@ are at GET /v1/gateway/settlements.`,
 	f.StringVar(&storePath, "store", "", "append-only log of deposits, charges and receipts (default <home>/gateway/subnet-N.jsonl)")
 	f.IntVar(&feeBps, "fee-bps", 0, "the gateway's cut of every charge, in basis points; miners are paid the rest")
 	f.DurationVar(&settle, "settle-interval", gateway.DefaultSettleInterval, "how often to pay the miners what they are owed (negative: never)")
+	f.DurationVar(&hedge, "hedge-after", 0, "also send a non-streaming request to a second miner when the first has not answered within this; the first answer wins and only it is charged (0: off)")
 	f.StringArrayVar(&prices, "price", nil, fmt.Sprintf("MODEL=AMOUNT_PER_TOKEN, such as stories260K=10udeai (repeatable; unlisted models cost %dudeai a token)", gateway.DefaultPrice))
 	return cmd
 }

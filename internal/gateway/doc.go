@@ -6,7 +6,10 @@
 // digest differs from the subnet's pinned digest; signs the request with
 // the gateway's hotkey (wire.Sign); retries on another miner after a
 // connection error, a timeout or a 5xx while no byte has reached the
-// client; verifies the miner's signed receipt (wire.CheckResponse), hands
+// client (with Options.HedgeAfter, a non-streaming request still
+// unanswered after that delay also goes to a second miner: the first
+// verified answer wins, the other is canceled and not charged); verifies
+// the miner's signed receipt (wire.CheckResponse), hands
 // it to the client in X-Deai-Receipt and keeps it in an append-only
 // store. API keys are bound to ledger accounts holding a prepaid balance,
 // credited from on-chain transfers to the gateway's address and debited

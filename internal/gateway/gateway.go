@@ -77,8 +77,12 @@ type Options struct {
 	Client *http.Client
 	// Limits; zero means the default, negative means none (rate, streams,
 	// cache).
-	MaxBody          int64
-	MaxAttempts      int
+	MaxBody     int64
+	MaxAttempts int
+	// HedgeAfter, when positive, sends a non-streaming request that no
+	// miner answered within it to another miner as well; the first
+	// verified answer wins and is the only one charged. Zero: off.
+	HedgeAfter       time.Duration
 	RatePerSecond    float64
 	RateBurst        int
 	MaxStreams       int

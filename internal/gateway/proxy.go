@@ -222,6 +222,9 @@ const (
 
 // forward sends body to miners until one answers, at most MaxAttempts.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, m *Model, path string, body []byte, stream bool) result {
+	if !stream && g.o.HedgeAfter > 0 {
+		return g.forwardHedged(w, r, m, path, body)
+	}
 	tried := map[tx.Address]bool{}
 	var lastErr error
 	for range g.o.MaxAttempts {

@@ -232,3 +232,24 @@ func TestPricePerModel(t *testing.T) {
 		t.Errorf("usage %+v, want spent 7 per token", u)
 	}
 }
+
+// TestQuotaRPM: a key's rpm replaces the gateway-wide rate for that key
+// only.
+func TestQuotaRPM(t *testing.T) {
+	miner := testKey(t, 3)
+	user := testKey(t, 8).Address()
+	srv := signingMiner(t, miner, nil)
+	now := time.Unix(1000, 0)
+	g, gsrv := newTestGateway(t, []Miner{{Hotkey: miner.Address(), Endpoint: srv.URL, Digest: pinned}}, Options{Now: func() time.Time { return now },
+		Keys: map[string]tx.Address{"sk-slow": user, "sk-user": user}, Quotas: map[string]Quota{"sk-slow": {RPM: 2}}})
+	g.accts.endDeposit("h", user, 1_000_000, true)
+	body := `{"model":"tiny","prompt":"hi","max_tokens":10}`
+	var got []int
+	for _, key := range []string{"sk-slow", "sk-slow", "sk-slow", "sk-user", "sk-user", "sk-user"} {
+		s, _ := post(t, gsrv.URL+"/v1/completions", key, body)
+		got = append(got, s)
+	}
+	if diff := cmp.Diff([]int{200, 200, 429, 200, 200, 200}, got); diff != "" {
+		t.Errorf("statuses with the clock stopped (-want +got):\n%s", diff)
+	}
+}

@@ -221,7 +221,7 @@ func rowsF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
 func rowsBF16AVX2(w *byte, x *float32, n, rowBytes int, dst *float32, rows int)
 
 //go:noescape
-func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int)
+func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32)
 
 //go:noescape
 func packW3Q8_0AVX2(w *byte, rowBytes, nb int, dst *byte, dw *float32)
@@ -239,7 +239,7 @@ func scoresAVX2(q, k *float32, hd, stride, n int, out *float32, div float32)
 func accum32AVX2(a, v *float32, n, stride int, o *float32)
 
 //go:noescape
-func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32)
+func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32, ds *float32)
 
 //go:noescape
 func corrQ4AVX2(x *byte, n int, c *int32)

@@ -30,7 +30,7 @@ func accumV8AVX2(a, v *float32, n, stride int, o *float32) { panic("unreachable"
 
 func mm2F32RowsAVX2(w, x0, x1 *float32, n, rows, rowBytes int, d0, d1 *float32) { panic("unreachable") }
 
-func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int) {
+func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32) {
 	panic("unreachable")
 }
 
@@ -44,7 +44,7 @@ func scoresAVX2(q, k *float32, hd, stride, n int, out *float32, div float32) { p
 
 func accum32AVX2(a, v *float32, n, stride int, o *float32) { panic("unreachable") }
 
-func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32) {
+func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32, ds *float32) {
 	panic("unreachable")
 }
 

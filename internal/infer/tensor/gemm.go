@@ -28,12 +28,14 @@ const (
 type gemmScratch struct {
 	w  []byte
 	dw []float32
+	ds []float32 // the kernels' scale products of one group (nb*16)
 }
 
 func (s *gemmScratch) ensure(nb int) {
 	if len(s.w) < nb*gemmR*32 {
 		s.w = make([]byte, nb*gemmR*32)
 		s.dw = make([]float32, nb*16)
+		s.ds = make([]float32, nb*16)
 	}
 }
 
@@ -127,9 +129,9 @@ func gemmTile(s *gemmScratch, g *gemmBuf, q4 bool, nb, groups int, dst []float32
 	_ = dst[(groups*gemmT-1)*stride+gemmR-1]
 	if useAVX2 {
 		if q4 {
-			gemmQ4x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride, &g.xc[0])
+			gemmQ4x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride, &g.xc[0], &s.ds[0])
 		} else {
-			gemmQ8x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride)
+			gemmQ8x3x4AVX2(&s.w[0], &s.dw[0], &g.xq[0], &g.xd[0], nb, groups, &dst[0], stride, &s.ds[0])
 		}
 		return
 	}

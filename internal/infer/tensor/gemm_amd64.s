@@ -7,15 +7,15 @@
 // (no FMA), then hsum8.
 
 // QPAIR multiplies the weight block at wo(SI) (|w| in Y12) with the
-// activation block at xo(DI), scales it by the float32 at do(SP) and adds it
-// to acc.
+// activation block at xo(DI), scales it by the float32 at do(R13) and adds
+// it to acc.
 #define QPAIR(xo, wo, do, acc) \
 	VMOVDQU      xo(DI), Y13; \
 	VPSIGNB      wo(SI), Y13, Y13; \
 	VPMADDUBSW   Y13, Y12, Y13; \
 	VPMADDWD     Y15, Y13, Y13; \
 	VCVTDQ2PS    Y13, Y13; \
-	VBROADCASTSS do(SP), Y14; \
+	VBROADCASTSS do(R13), Y14; \
 	VMULPS       Y14, Y13, Y13; \
 	VADDPS       Y13, acc, acc
 
@@ -41,12 +41,13 @@
 	VMOVSS      X14, off(R10)(R9*1); \
 	VEXTRACTPS  $1, X14, off(R10)(AX*1)
 
-// func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int)
+// func gemmQ8x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32)
 // w: a packed 3-row weight tile (per block 3×32 int8); dw: per block
 // [dw0 ×4, dw1 ×4, dw2 ×4, 0 ×4]; x: groups of 4 packed activation vectors
 // (per group and block 4×32 int8); dx: per group and block the 4 activation
-// scales. dst[(4g+t)*stride + r] = row r · vector 4g+t.
-TEXT ·gemmQ8x3x4AVX2(SB), NOSPLIT, $64-64
+// scales; ds: nb*16 float32 of scratch. dst[(4g+t)*stride + r] = row r ·
+// vector 4g+t.
+TEXT ·gemmQ8x3x4AVX2(SB), NOSPLIT, $0-72
 	MOVQ     x+16(FP), DI
 	MOVQ     dx+24(FP), BX
 	MOVQ     groups+40(FP), R11
@@ -57,8 +58,24 @@ TEXT ·gemmQ8x3x4AVX2(SB), NOSPLIT, $64-64
 	VPSRLW   $15, Y15, Y15
 
 gq8group:
-	MOVQ   w+0(FP), SI
+	// The scale products d = dw*dx of every block of the group, first,
+	// into ds: the block loop then broadcasts them from stores long done.
 	MOVQ   dw+8(FP), R8
+	MOVQ   ds+64(FP), R13
+	MOVQ   nb+32(FP), CX
+gq8prod:
+	VBROADCASTF128 0(BX), Y14
+	VMULPS         0(R8), Y14, Y13
+	VMULPS         32(R8), Y14, Y14
+	VMOVUPS        Y13, 0(R13)
+	VMOVUPS        Y14, 32(R13)
+	ADDQ           $64, R8
+	ADDQ           $64, R13
+	ADDQ           $16, BX
+	DECQ           CX
+	JNZ            gq8prod
+	MOVQ   w+0(FP), SI
+	MOVQ   ds+64(FP), R13
 	MOVQ   nb+32(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -74,11 +91,6 @@ gq8group:
 	VXORPS Y11, Y11, Y11
 
 gq8block:
-	VBROADCASTF128 0(BX), Y14
-	VMULPS         0(R8), Y14, Y13
-	VMULPS         32(R8), Y14, Y14
-	VMOVUPS        Y13, 0(SP)
-	VMOVUPS        Y14, 32(SP)
 	VPABSB         0(SI), Y12
 	QPAIR(0, 0, 0, Y0)
 	QPAIR(32, 0, 4, Y1)
@@ -95,9 +107,8 @@ gq8block:
 	QPAIR(64, 64, 40, Y10)
 	QPAIR(96, 64, 44, Y11)
 	ADDQ           $96, SI
-	ADDQ           $64, R8
+	ADDQ           $64, R13
 	ADDQ           $128, DI
-	ADDQ           $16, BX
 	DECQ           CX
 	JNZ            gq8block
 
@@ -119,11 +130,11 @@ gq8block:
 	VPMADDWD     Y15, Y13, Y13; \
 	VPSUBD       xo(R12), Y13, Y13; \
 	VCVTDQ2PS    Y13, Y13; \
-	VBROADCASTSS do(SP), Y14; \
+	VBROADCASTSS do(R13), Y14; \
 	VMULPS       Y14, Y13, Y13; \
 	VADDPS       Y13, acc, acc
 
-// func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32)
+// func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, c *int32, ds *float32)
 // gemmQ8x3x4AVX2 for a Q4_0 tile packed as unsigned q (weight q-8): the
 // lane sum Σq·x from VPMADDUBSW needs no sign trick, and subtracting
 // c = 8·Σx (per vector, block and lane, laid out like x) gives the exact
@@ -131,8 +142,9 @@ gq8block:
 // w: a packed 3-row weight tile (per block 3×32 int8); dw: per block
 // [dw0 ×4, dw1 ×4, dw2 ×4, 0 ×4]; x: groups of 4 packed activation vectors
 // (per group and block 4×32 int8); dx: per group and block the 4 activation
-// scales. dst[(4g+t)*stride + r] = row r · vector 4g+t.
-TEXT ·gemmQ4x3x4AVX2(SB), NOSPLIT, $64-72
+// scales; ds: nb*16 float32 of scratch. dst[(4g+t)*stride + r] = row r ·
+// vector 4g+t.
+TEXT ·gemmQ4x3x4AVX2(SB), NOSPLIT, $0-80
 	MOVQ     x+16(FP), DI
 	MOVQ     c+64(FP), R12
 	MOVQ     dx+24(FP), BX
@@ -144,8 +156,24 @@ TEXT ·gemmQ4x3x4AVX2(SB), NOSPLIT, $64-72
 	VPSRLW   $15, Y15, Y15
 
 gq4group:
-	MOVQ   w+0(FP), SI
+	// The scale products d = dw*dx of every block of the group, first,
+	// into ds: the block loop then broadcasts them from stores long done.
 	MOVQ   dw+8(FP), R8
+	MOVQ   ds+72(FP), R13
+	MOVQ   nb+32(FP), CX
+gq4prod:
+	VBROADCASTF128 0(BX), Y14
+	VMULPS         0(R8), Y14, Y13
+	VMULPS         32(R8), Y14, Y14
+	VMOVUPS        Y13, 0(R13)
+	VMOVUPS        Y14, 32(R13)
+	ADDQ           $64, R8
+	ADDQ           $64, R13
+	ADDQ           $16, BX
+	DECQ           CX
+	JNZ            gq4prod
+	MOVQ   w+0(FP), SI
+	MOVQ   ds+72(FP), R13
 	MOVQ   nb+32(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -161,11 +189,6 @@ gq4group:
 	VXORPS Y11, Y11, Y11
 
 gq4block:
-	VBROADCASTF128 0(BX), Y14
-	VMULPS         0(R8), Y14, Y13
-	VMULPS         32(R8), Y14, Y14
-	VMOVUPS        Y13, 0(SP)
-	VMOVUPS        Y14, 32(SP)
 	VMOVDQU        0(SI), Y12
 	QPAIR4(0, 0, 0, Y0)
 	QPAIR4(32, 0, 4, Y1)
@@ -182,10 +205,9 @@ gq4block:
 	QPAIR4(64, 64, 40, Y10)
 	QPAIR4(96, 64, 44, Y11)
 	ADDQ           $96, SI
-	ADDQ           $64, R8
+	ADDQ           $64, R13
 	ADDQ           $128, DI
 	ADDQ           $128, R12
-	ADDQ           $16, BX
 	DECQ           CX
 	JNZ            gq4block
 

@@ -233,6 +233,20 @@ func (s *Server) logged(h http.Handler) http.Handler {
 
 // readBody reads a size-limited body under its own deadline, then lifts the
 // read deadline so that a long stream is not cut when it passes.
+// readRequest reads and strictly decodes the JSON body into req; on failure
+// it has already answered with the OpenAI error and returns false.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, req any) bool {
+	body, err := s.readBody(w, r)
+	if err == nil {
+		err = decodeBody(body, req)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(s.bodyWait))
@@ -343,14 +357,8 @@ func parsePrompts(raw json.RawMessage) ([]string, error) {
 }
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req completionRequest
-	if err := decodeBody(body, &req); err != nil {
-		s.fail(w, r, err)
+	if !s.readRequest(w, r, &req) {
 		return
 	}
 	b, err := s.backend(req.Model)
@@ -468,14 +476,8 @@ func (req *chatRequest) validate(seed uint64) (CompletionRequest, error) {
 }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req chatRequest
-	if err := decodeBody(body, &req); err != nil {
-		s.fail(w, r, err)
+	if !s.readRequest(w, r, &req) {
 		return
 	}
 	b, err := s.backend(req.Model)
@@ -517,14 +519,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req embeddingRequest
-	if err := decodeBody(body, &req); err != nil {
-		s.fail(w, r, err)
+	if !s.readRequest(w, r, &req) {
 		return
 	}
 	b, err := s.backend(req.Model)

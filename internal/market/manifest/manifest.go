@@ -1,9 +1,3 @@
-// Package manifest holds what a tenant asks for, in two forms: the
-// on-chain order (per placement group: resources, count, placement, max
-// price; types from ledger/market) and the off-chain workload manifest
-// (images, commands, env, ports) that goes only to the winning provider,
-// bound to the chain by its hash. Parsers: Akash SDL v2.0/2.1 (sdl.go)
-// and Kubernetes DRA ResourceClaimTemplates (dra.go).
 package manifest
 
 import (
@@ -33,6 +27,17 @@ type Service struct {
 	Count     uint32            `json:"count"`
 	Expose    []Expose          `json:"expose,omitempty"`
 	Params    *Params           `json:"params,omitempty"`
+
+	// Credentials log in to a private image registry.
+	Credentials *Credentials `json:"credentials,omitempty"`
+}
+
+// Credentials are a private image registry login (SDL credentials).
+type Credentials struct {
+	Host     string `json:"host"`
+	Email    string `json:"email,omitempty"`
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // Expose is one exposed port of a service.
@@ -44,11 +49,28 @@ type Expose struct {
 	Services     []string `json:"services,omitempty"` // reachable from these services of the deployment
 	Hosts        []string `json:"hosts,omitempty"`    // accept: hostnames
 	IP           string   `json:"ip,omitempty"`       // leased-IP endpoint name
+
+	// HTTPOptions tune the provider's ingress; set for global HTTP ports
+	// (exposed as 80) only, with defaults filled in.
+	HTTPOptions *HTTPOptions `json:"http_options,omitempty"`
+}
+
+// HTTPOptions are the ingress settings of an HTTP port (SDL http_options).
+type HTTPOptions struct {
+	MaxBodySize     uint32   `json:"max_body_size"`               // bytes
+	ReadTimeout     uint32   `json:"read_timeout"`                // milliseconds
+	SendTimeout     uint32   `json:"send_timeout"`                // milliseconds
+	NextTries       uint32   `json:"next_tries"`                  // upstream attempts
+	NextTimeout     uint32   `json:"next_timeout"`                // milliseconds; 0 = no limit
+	NextCases       []string `json:"next_cases"`                  // when to try the next upstream; ["off"] = never
+	ProxyBufferSize uint32   `json:"proxy_buffer_size,omitempty"` // bytes; 0 = provider default
 }
 
 // Params are per-service runtime parameters.
 type Params struct {
-	Storage []StorageParams `json:"storage,omitempty"`
+	Storage     []StorageParams `json:"storage,omitempty"`     // sorted by name
+	Permissions []string        `json:"permissions,omitempty"` // read access: deployment, logs, events (sorted)
+	TEE         string          `json:"tee,omitempty"`         // "cpu" or "cpu-gpu"
 }
 
 // StorageParams mounts a volume of the service's resources.

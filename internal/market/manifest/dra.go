@@ -395,9 +395,9 @@ type nClaimSpec struct {
 }
 
 type nRequest struct {
-	nSub                            // v1beta1 / v1alpha3: the device fields sit on the request
-	Exactly        *nSub            `json:"exactly"`        // v1 / v1beta2
-	FirstAvailable []nSub           `json:"firstAvailable"` // all versions from v1beta1
+	nSub                  // v1beta1 / v1alpha3: the device fields sit on the request
+	Exactly        *nSub  `json:"exactly"`        // v1 / v1beta2
+	FirstAvailable []nSub `json:"firstAvailable"` // all versions from v1beta1
 }
 
 type nSub struct {

@@ -54,14 +54,14 @@ type service struct {
 }
 
 type expose struct {
-	path   string
-	line   int
-	port   uint16
-	as     uint16
-	proto  string
-	to     []exposeTo
-	accept []string
-	http   *HTTPOptions
+	path    string
+	line    int
+	port    uint16
+	as      uint16
+	proto   string
+	to      []exposeTo
+	accept  []string
+	http    *HTTPOptions
 	hasHTTP bool // http_options was written
 }
 
@@ -630,4 +630,3 @@ func (s *SDL) decodeDeployment(w *walker, n *yaml.Node) {
 		s.deployment[e.key] = targets
 	}
 }
-

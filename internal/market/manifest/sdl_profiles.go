@@ -511,4 +511,3 @@ func (pl *placement) decodePricing(w *walker, n *yaml.Node, p string) {
 		pl.pricing[e.key] = pr
 	}
 }
-

@@ -110,7 +110,7 @@ type Docker struct {
 	log   *slog.Logger
 	locks leaseLocks
 
-	mu     sync.Mutex // guards meters (the map; each meter is used under its lease's lock)
+	mu     sync.Mutex        // guards meters (the map; each meter is used under its lease's lock)
 	meters map[string]*meter // by lease ID
 }
 

@@ -6,6 +6,12 @@ import "golang.org/x/sys/cpu"
 // test may switch it off to compare against the Go kernels.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasF16C
 
+// useVNNI selects the AVX-512 VNNI prompt GEMM (gemm_vnni.go), whose
+// results equal the other kernels' bit for bit. Like useAVX2 a test may
+// switch it off.
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ &&
+	cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
 //go:noescape
 func dotF32AVX2Body(a, b *float32, n int) float32
 
@@ -243,3 +249,15 @@ func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, 
 
 //go:noescape
 func corrQ4AVX2(x *byte, n int, c *int32)
+
+//go:noescape
+func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32)
+
+//go:noescape
+func packW4Q8VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32)
+
+//go:noescape
+func packW4Q4VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32)
+
+//go:noescape
+func interleaveQ8VNNI(a, b *byte, nb int, dst *byte)

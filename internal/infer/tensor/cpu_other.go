@@ -4,6 +4,8 @@ package tensor
 
 var useAVX2 = false
 
+var useVNNI = false
+
 func dotF32AVX2(a, b []float32) float32      { return dotF32Go(a, b) }
 func dotQ8_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
 func dotQ4_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
@@ -49,3 +51,13 @@ func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, 
 }
 
 func corrQ4AVX2(x *byte, n int, c *int32) { panic("unreachable") }
+
+func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32) {
+	panic("unreachable")
+}
+
+func packW4Q8VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32) { panic("unreachable") }
+
+func packW4Q4VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32) { panic("unreachable") }
+
+func interleaveQ8VNNI(a, b *byte, nb int, dst *byte) { panic("unreachable") }

@@ -29,6 +29,7 @@ type gemmScratch struct {
 	w  []byte
 	dw []float32
 	ds []float32 // the kernels' scale products of one group (nb*16)
+	v  vnniTile  // the AVX-512 VNNI kernel's tile
 }
 
 func (s *gemmScratch) ensure(nb int) {
@@ -43,7 +44,9 @@ func (s *gemmScratch) ensure(nb int) {
 type gemmBuf struct {
 	xq      []byte
 	xd      []float32
-	xc      []int32       // Q4_0 only: xc[(g*nb+b)*32+8t+k] = 8·Σ of x's lane k
+	xc      []int32 // Q4_0 only: xc[(g*nb+b)*32+8t+k] = 8·Σ of x's lane k
+	xa      []byte  // the VNNI kernel's activations (gemm_vnni.go)
+	dxa     []float32
 	scratch []gemmScratch // one per thread
 }
 

@@ -163,6 +163,7 @@ type mmTask struct {
 	// for the tiled Q8_0/Q4_0 kernel.
 	gemm   *gemmBuf
 	groups int
+	vnni   bool // groups of vnniT vectors for the AVX-512 VNNI kernel
 }
 
 func (t *mmTask) run(lo, hi, tid int) {
@@ -174,6 +175,20 @@ func (t *mmTask) run(lo, hi, tid int) {
 		for r := lo; r < hi; r++ {
 			dst[r] = m.dotRow(r, v)
 		}
+		return
+	}
+	if t.groups > 0 && t.vnni {
+		m := t.m
+		nb := m.Cols / QK8_0
+		s := &t.gemm.scratch[tid].v
+		s.ensure(nb)
+		end := lo + (hi-lo)/vnniR*vnniR
+		for r := lo; r < end; r += vnniR {
+			m.packW4VNNI(r, s)
+			gemmTileVNNI(s, t.gemm, nb, t.groups, t.dst[r:], t.stride)
+		}
+		t.rows(end, hi, 0)
+		t.rows(lo, end, t.groups*vnniT)
 		return
 	}
 	if t.groups > 0 {
@@ -308,8 +323,14 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 		} else {
 			g = &gemmBuf{scratch: make([]gemmScratch, 1)}
 		}
-		t.gemm, t.groups = g, len(vs)/gemmT
-		g.packActs(vs, m.Cols/QK8_0, t.groups, m.Type == Q4_0)
+		t.gemm = g
+		if useVNNI && len(vs) >= vnniT && m.Rows >= vnniR {
+			t.groups, t.vnni = len(vs)/vnniT, true
+			g.packActsVNNI(vs, m.Cols/QK8_0, t.groups)
+		} else {
+			t.groups = len(vs) / gemmT
+			g.packActs(vs, m.Cols/QK8_0, t.groups, m.Type == Q4_0)
+		}
 	}
 	run(p, m, t, m.Rows*m.Cols*len(vs))
 }

@@ -125,9 +125,17 @@ func TestQuantizeZero(t *testing.T) {
 
 // withGo runs f with the assembly kernels switched off.
 func withGo(f func()) {
-	saved := useAVX2
-	useAVX2 = false
-	defer func() { useAVX2 = saved }()
+	saved, savedV := useAVX2, useVNNI
+	useAVX2, useVNNI = false, false
+	defer func() { useAVX2, useVNNI = saved, savedV }()
+	f()
+}
+
+// withAVX2 runs f with the AVX-512 kernels switched off.
+func withAVX2(f func()) {
+	saved := useVNNI
+	useVNNI = false
+	defer func() { useVNNI = saved }()
 	f()
 }
 

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/deai-network/deai/internal/tx"
 )
 
 // This file holds the resource and placement types shared by the chain
@@ -86,7 +88,7 @@ type GPU struct {
 
 // Endpoint is one exposed endpoint of a resource unit.
 type Endpoint struct {
-	Kind uint8 `json:"kind"`
+	Kind uint8  `json:"kind"`
 	Seq  uint32 `json:"seq,omitempty"` // leased-IP endpoint number, for EndpointLeasedIP
 }
 
@@ -219,6 +221,19 @@ func (g *GroupSpec) Validate() error {
 func (r *Requirements) validate(p string) error {
 	if len(r.Attributes) > MaxAttributes || len(r.SignedBy.AllOf) > MaxAttributes || len(r.SignedBy.AnyOf) > MaxAttributes {
 		return fmt.Errorf("%s: placement: at most %d attributes and %d auditors per list", p, MaxAttributes, MaxAttributes)
+	}
+	for _, list := range [][]string{r.SignedBy.AllOf, r.SignedBy.AnyOf} {
+		auditors := map[string]bool{}
+		for _, s := range list {
+			a, err := tx.ParseAddress(s)
+			if err != nil || a.String() != s {
+				return fmt.Errorf("%s: placement: signed_by auditor %q: want a deai1… address in canonical (lower-case) form", p, s)
+			}
+			if auditors[s] {
+				return fmt.Errorf("%s: placement: signed_by auditor %s listed twice", p, s)
+			}
+			auditors[s] = true
+		}
 	}
 	seen := map[string]bool{}
 	for _, a := range r.Attributes {

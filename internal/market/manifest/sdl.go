@@ -94,10 +94,11 @@ type endpointDecl struct {
 }
 
 type deployTarget struct {
-	path    string
-	line    int
-	profile string
-	count   uint32
+	path        string
+	line        int
+	profile     string
+	profileLine int
+	count       uint32
 }
 
 var (
@@ -619,6 +620,7 @@ func (s *SDL) decodeDeployment(w *walker, n *yaml.Node) {
 				w.errorf(pe.line, join(pp, "profile"), "required: want the name of a compute profile")
 			} else {
 				t.profile, _ = w.str(v, join(pp, "profile"))
+				t.profileLine = line(v)
 			}
 			if v := f["count"]; v == nil {
 				w.errorf(pe.line, join(pp, "count"), "required: want a replica count from 1 to %d", lmarket.MaxCount)

@@ -27,12 +27,12 @@ func (s *SDL) check(w *walker) {
 			}
 			usedPlacements[plName] = true
 			if s.compute[t.profile] == nil {
-				w.errorf(t.line, join(t.path, "profile"), "no compute profile named %q (compute profiles: %s)", t.profile, strings.Join(sortedKeys(s.compute), ", "))
+				w.errorf(t.profileLine, join(t.path, "profile"), "no compute profile named %q (compute profiles: %s)", t.profile, strings.Join(sortedKeys(s.compute), ", "))
 				continue
 			}
 			usedProfiles[t.profile] = true
 			if pl.pricing[t.profile] == nil {
-				w.errorf(t.line, join(t.path, "profile"), "no pricing for profile %q in placement %q: add profiles.placement.%s.pricing.%s: {denom: udeai, amount: <max per block per replica>}",
+				w.errorf(t.profileLine, join(t.path, "profile"), "no pricing for profile %q in placement %q: add profiles.placement.%s.pricing.%s: {denom: udeai, amount: <max per block per replica>}",
 					t.profile, plName, plName, t.profile)
 			}
 		}

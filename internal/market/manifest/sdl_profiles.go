@@ -182,10 +182,6 @@ func (c *computeProfile) decodeStorage(w *walker, n *yaml.Node, p string) {
 				v.Name = name
 			}
 		}
-		if prev, dup := seen[v.Name]; dup {
-			w.errorf(line(it), vp, "volume name %q already used by %s; volume names must be unique (an unnamed volume is %q)", v.Name, prev, lmarket.StorageDefault)
-		}
-		seen[v.Name] = vp
 		if sv := f["size"]; sv == nil {
 			w.errorf(line(it), join(vp, "size"), "required: want a quantity like 10Gi")
 		} else {
@@ -194,8 +190,13 @@ func (c *computeProfile) decodeStorage(w *walker, n *yaml.Node, p string) {
 		if av := f["attributes"]; av != nil {
 			decodeVolumeAttrs(w, av, join(vp, "attributes"), &v)
 		}
+		secondEphemeral := v.Class == "" && !v.Persistent && ephemeral != ""
+		if prev, dup := seen[v.Name]; dup && !secondEphemeral {
+			w.errorf(line(it), vp, "volume name %q already used by %s; volume names must be unique (an unnamed volume is %q)", v.Name, prev, lmarket.StorageDefault)
+		}
+		seen[v.Name] = vp
 		if v.Class == "" && !v.Persistent {
-			if ephemeral != "" {
+			if secondEphemeral {
 				w.errorf(line(it), vp, "a second ephemeral volume (the first is %s): a profile has at most one ephemeral root volume; give this one attributes {persistent: true, class: beta3} or class: ram", ephemeral)
 			}
 			ephemeral = vp
@@ -250,10 +251,11 @@ func decodeGPU(w *walker, n *yaml.Node, p string) lmarket.GPU {
 	if !ok {
 		return g
 	}
+	unitsOK := false
 	if v := f["units"]; v == nil {
 		w.errorf(line(n), join(p, "units"), "required: want a number of GPUs from 0 to %d", lmarket.MaxGPUUnits)
 	} else if u, ok := w.uinteger(v, join(p, "units"), 0, lmarket.MaxGPUUnits); ok {
-		g.Units = uint32(u)
+		g.Units, unitsOK = uint32(u), true
 	}
 	if v := f["attributes"]; v != nil {
 		g.Attributes = decodeGPUAttrs(w, v, join(p, "attributes"))
@@ -270,6 +272,7 @@ func decodeGPU(w *walker, n *yaml.Node, p string) lmarket.GPU {
 		}
 	}
 	switch {
+	case !unitsOK:
 	case g.Units > 0 && len(g.Attributes) == 0 && f["attributes"] == nil:
 		w.errorf(line(n), join(p, "attributes"), "required when units > 0: want vendor: {nvidia: } (any NVIDIA GPU) or a list of models")
 	case g.Units == 0 && len(g.Attributes) > 0:
@@ -459,14 +462,18 @@ func (pl *placement) decodeSignedBy(w *walker, n *yaml.Node, p string) {
 		}
 		var out []string
 		for i, a := range addrs {
-			if slices.Contains(out, a) {
+			addr, err := tx.ParseAddress(a)
+			if err != nil {
+				// An Akash auditor (akash1…) means nothing on deai, and the
+				// ledger accepts only deai addresses: drop it, loudly.
+				w.warnf(line(v), index(kp, i), "%q is not a deai address (%s1…): dropped, so this placement no longer requires its signature; name a deai auditor to keep an audit requirement", a, tx.AddressPrefix)
+				continue
+			}
+			if slices.Contains(out, addr.String()) {
 				w.warnf(line(v), index(kp, i), "auditor %s listed twice", a)
 				continue
 			}
-			if _, err := tx.ParseAddress(a); err != nil {
-				w.warnf(line(v), index(kp, i), "%q is not a deai address (%s1…): no deai provider carries its signature, so this placement may get no bids", a, tx.AddressPrefix)
-			}
-			out = append(out, a)
+			out = append(out, addr.String())
 		}
 		return out
 	}

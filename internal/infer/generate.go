@@ -226,11 +226,12 @@ func (m *Model) Embed(ctx context.Context, tokens []int) ([]float32, error) {
 		}
 		chunk := tokens[i:min(i+maxBatch, len(tokens))]
 		for j, tok := range chunk {
-			if err := s.checkPos(op, tok, i+j); err != nil {
+			if err := s.checkPos(op, tok, i+j, s.filled+j); err != nil {
 				return nil, err
 			}
 		}
 		s.batch(chunk, i)
+		s.filled = max(s.filled, i+len(chunk))
 		for t := range chunk {
 			for d, v := range s.bxb[t*dim : (t+1)*dim] {
 				sum[d] += v

@@ -72,7 +72,17 @@ type Model struct {
 
 	digestOnce sync.Once
 	digest     string
+
+	// spare holds closed sessions for NewSession to reuse: their caches,
+	// scratch buffers and worker threads (at most maxSpare; guarded by
+	// spareMu, closed set by Close).
+	spareMu sync.Mutex
+	spare   []*Session
+	closed  bool
 }
+
+// maxSpare is the number of closed sessions a model keeps for reuse.
+const maxSpare = 1
 
 // ropeModes maps supported architectures to whether they use NEOX-style
 // RoPE (pairs i and i+n_rot/2) instead of adjacent pairs.
@@ -95,8 +105,18 @@ func Load(path string, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// Close unmaps the file. No session of the model may be used afterwards.
-func (m *Model) Close() error { return m.file.Close() }
+// Close unmaps the file and stops the threads of the sessions kept for
+// reuse. No session of the model may be used afterwards.
+func (m *Model) Close() error {
+	m.spareMu.Lock()
+	m.closed = true
+	for _, s := range m.spare {
+		s.pool.Close()
+	}
+	m.spare = nil
+	m.spareMu.Unlock()
+	return m.file.Close()
+}
 
 func newModel(f *gguf.File, opts Options) (*Model, error) {
 	if opts.Threads <= 0 {

@@ -16,7 +16,12 @@ const maxBatch = 128
 type Session struct {
 	m    *Model
 	pool *tensor.Pool
-	k, v [][]float32 // per layer: [ctx][kvDim]
+	// filled is the number of positions from 0 that this session has
+	// computed: a token may go at any position up to filled, so the cache
+	// is only ever read where this session wrote it.
+	filled int
+	closed bool
+	k, v   [][]float32 // per layer: [ctx][kvDim]
 	// kT is a transposed copy of k for heads shorter than 32 (per layer:
 	// [kvDim][ctx]), so scores are computed eight positions at a time.
 	kT [][]float32
@@ -33,9 +38,20 @@ type Session struct {
 	tj                           tokJob
 }
 
-// NewSession allocates a KV cache of the model's context length. The memory
-// is touched only as positions are used. Close releases the worker threads.
+// NewSession returns a session at position 0: a closed one of this model
+// if there is one (its cache, buffers and threads reused), otherwise a new
+// one whose KV cache of the model's context length is touched only as
+// positions are used. Close returns it to the model.
 func (m *Model) NewSession() *Session {
+	m.spareMu.Lock()
+	if n := len(m.spare); n > 0 {
+		s := m.spare[n-1]
+		m.spare = m.spare[:n-1]
+		m.spareMu.Unlock()
+		s.filled, s.closed = 0, false
+		return s
+	}
+	m.spareMu.Unlock()
 	h := &m.hp
 	kvDim := h.kvHeads * h.headDim
 	qDim := h.heads * h.headDim
@@ -63,8 +79,23 @@ func (m *Model) NewSession() *Session {
 	return s
 }
 
-// Close stops the session's worker threads.
-func (s *Session) Close() { s.pool.Close() }
+// Close ends the session: the model keeps it for a later NewSession (or, if
+// it keeps enough, its worker threads stop). It must not be used afterwards.
+func (s *Session) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	m := s.m
+	m.spareMu.Lock()
+	if !m.closed && len(m.spare) < maxSpare {
+		m.spare = append(m.spare, s)
+		m.spareMu.Unlock()
+		return
+	}
+	m.spareMu.Unlock()
+	s.pool.Close()
+}
 
 // rmsnorm computes out = w ⊙ (x / sqrt(mean(x²) + eps)) in llama2.c's order.
 func rmsnorm(out, x, w []float32, eps float32) {
@@ -185,9 +216,13 @@ func addBias(x, b []float32) {
 	}
 }
 
-func (s *Session) checkPos(op string, token, pos int) error {
+// checkPos checks a token at pos when positions [0, filled) are computed.
+func (s *Session) checkPos(op string, token, pos, filled int) error {
 	if pos < 0 || pos >= s.m.hp.ctx {
 		return errs.E(op, errs.Invalid, "position %d outside the context of %d tokens", pos, s.m.hp.ctx)
+	}
+	if pos > filled {
+		return errs.E(op, errs.Invalid, "position %d: positions %d to %d are not computed yet", pos, filled, pos-1)
 	}
 	if token < 0 || token >= s.m.hp.vocab {
 		return errs.E(op, errs.Invalid, "token %d outside the vocabulary of %d", token, s.m.hp.vocab)
@@ -199,10 +234,11 @@ func (s *Session) checkPos(op string, token, pos int) error {
 // be in the cache) and returns the logits. The slice belongs to the session
 // and is overwritten by the next call.
 func (s *Session) Forward(token, pos int) ([]float32, error) {
-	if err := s.checkPos("forward", token, pos); err != nil {
+	if err := s.checkPos("forward", token, pos, s.filled); err != nil {
 		return nil, err
 	}
 	s.forward(token, pos)
+	s.filled = max(s.filled, pos+1)
 	s.vec.Set(s.xb[:s.m.hp.dim])
 	tensor.MatVec(s.pool, s.logits, s.m.output, &s.vec)
 	return s.logits, nil
@@ -374,13 +410,15 @@ func (s *Session) Prefill(tokens []int, start int) ([]float32, error) {
 		return nil, errs.E("prefill", errs.Invalid, "no tokens")
 	}
 	for i, tok := range tokens {
-		if err := s.checkPos("prefill", tok, start+i); err != nil {
+		// The positions after start are computed by this call.
+		if err := s.checkPos("prefill", tok, start+i, s.filled+i); err != nil {
 			return nil, err
 		}
 	}
 	for i := 0; i < len(tokens); i += maxBatch {
 		s.batch(tokens[i:min(i+maxBatch, len(tokens))], start+i)
 	}
+	s.filled = max(s.filled, start+len(tokens))
 	dim := s.m.hp.dim
 	last := (len(tokens) - 1) % maxBatch
 	s.vec.Set(s.bxb[last*dim : (last+1)*dim])

@@ -240,17 +240,23 @@ func splitAnd(expr string) []string {
 		case c == ')' || c == ']' || c == '}':
 			depth--
 		case c == '&' && depth == 0 && i+1 < len(expr) && expr[i+1] == '&':
-			out = append(out, trimParens(expr[start:i]))
+			out = append(out, expr[start:i])
 			start = i + 2
 			i++
 		}
 	}
-	out = append(out, trimParens(expr[start:]))
-	// An expression wholly in parentheses: split inside.
-	if len(out) == 1 && out[0] != strings.TrimSpace(expr) && strings.Contains(out[0], "&&") {
-		return splitAnd(out[0])
+	out = append(out, expr[start:])
+	var flat []string
+	for _, part := range out {
+		t := trimParens(part)
+		// A parenthesised conjunction splits further: (a && b) && c.
+		if t != strings.Join(strings.Fields(part), " ") && strings.Contains(t, "&&") {
+			flat = append(flat, splitAnd(t)...)
+		} else if t != "" {
+			flat = append(flat, t)
+		}
 	}
-	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
+	return flat
 }
 
 // trimParens trims space and parentheses that enclose the whole string.

@@ -674,7 +674,7 @@ func (p *draParser) mapClaim(d *draDoc, c *nClaimSpec) {
 	reqs := c.Devices.Requests
 	switch {
 	case len(reqs) == 0:
-		p.errorf(lineOf(d.root, devs), join(devs, "requests"), "want one request: [{name: gpu, exactly: {deviceClassName: gpu.nvidia.com, count: 1}}]")
+		p.errorf(lineOf(d.root, join(devs, "requests")), join(devs, "requests"), "want one request: [{name: gpu, exactly: {deviceClassName: gpu.nvidia.com, count: 1}}]")
 		return
 	case len(reqs) > 1:
 		p.errorf(lineOf(d.root, join(devs, "requests")), join(devs, "requests"),

@@ -98,22 +98,24 @@ func parseAmount(s string) (uint64, error) {
 	return v, nil
 }
 
-// FormatSize renders a size in the largest unit that divides it exactly:
-// binary first (Ti, Gi, Mi, Ki), then decimal (T, G, M, k), else bytes.
+// FormatSize renders a size exactly, in the unit that gives the smallest
+// number (binary first on a tie): 1073741824 → "1Gi", 16000000000 → "16G",
+// 1610612736 → "1536Mi", 1500 → "1500".
 func FormatSize(b uint64) string {
 	if b == 0 {
 		return "0"
 	}
+	best, unit := b, ""
 	for _, u := range []struct {
 		s string
 		v uint64
 	}{{"Ei", 1 << 60}, {"Pi", 1 << 50}, {"Ti", 1 << 40}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10},
 		{"E", 1e18}, {"P", 1e15}, {"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"k", 1e3}} {
-		if b%u.v == 0 {
-			return strconv.FormatUint(b/u.v, 10) + u.s
+		if b%u.v == 0 && b/u.v < best {
+			best, unit = b/u.v, u.s
 		}
 	}
-	return strconv.FormatUint(b, 10)
+	return strconv.FormatUint(best, 10) + unit
 }
 
 // FormatCPU renders millicores as CPUs: 1000 → "1", 500 → "0.5", 1250 → "1.25".

@@ -64,6 +64,7 @@ type harness struct {
 	pending map[int]uint64 // txs signed per account since the last block
 	noCheck bool           // skip the per-block invariant scan (benchmarks)
 	last    *ledger.BlockResult
+	hashes  [][]byte // app hash of every block
 }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {
@@ -112,6 +113,7 @@ func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
 	h.kv.Apply(ws)
 	clear(h.pending)
 	h.last = res
+	h.hashes = append(h.hashes, res.AppHash)
 	if !h.noCheck {
 		h.supply()
 		if _, err := market.CheckInvariants(h.kv); err != nil {

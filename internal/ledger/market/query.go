@@ -3,6 +3,7 @@ package market
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -199,20 +200,20 @@ type query struct {
 	height uint64
 }
 
-// parseQuery splits "?k=v&k=v" off the last segment (the ledger may not
-// import net/url; values are plain, never escaped).
+// parseQuery splits "?k=v&k=v" off the path (the ledger may not import
+// net/url; values are plain, never escaped). Values may hold '/' (IDs),
+// which the ledger has already split into segments, so everything after
+// the first '?' is joined back.
 func parseQuery(path []string) (query, error) {
 	q := query{path: path, limit: DefaultQueryLimit}
-	if len(path) == 0 {
+	i := slices.IndexFunc(path, func(s string) bool { return strings.Contains(s, "?") })
+	if i < 0 {
 		return q, nil
 	}
-	last, params, ok := strings.Cut(path[len(path)-1], "?")
-	if !ok {
-		return q, nil
-	}
-	q.path = append(append([]string(nil), path[:len(path)-1]...), last)
-	if q.path[len(q.path)-1] == "" {
-		q.path = q.path[:len(q.path)-1]
+	head, params, _ := strings.Cut(strings.Join(path[i:], "/"), "?")
+	q.path = slices.Clone(path[:i])
+	if head != "" {
+		q.path = append(q.path, head)
 	}
 	for kv := range strings.SplitSeq(params, "&") {
 		k, v, _ := strings.Cut(kv, "=")

@@ -251,7 +251,7 @@ func gemmQ4x3x4AVX2(w *byte, dw *float32, x *byte, dx *float32, nb, groups int, 
 func corrQ4AVX2(x *byte, n int, c *int32)
 
 //go:noescape
-func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32)
+func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32, pf *byte, pfn int)
 
 //go:noescape
 func packW4Q8VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32)

@@ -137,11 +137,16 @@ func packW4VNNIGo(m *Matrix, r int, s *vnniTile) {
 }
 
 // gemmTileVNNI computes dst[(8g+t)*stride+r] for the packed tile and the
-// first groups groups of g.
-func gemmTileVNNI(s *vnniTile, g *gemmBuf, nb, groups int, dst []float32, stride int) {
+// first groups groups of g, prefetching next (the raw rows of the next tile;
+// may be empty).
+func gemmTileVNNI(s *vnniTile, g *gemmBuf, nb, groups int, dst []float32, stride int, next []byte) {
 	_ = dst[(groups*vnniT-1)*stride+vnniR-1]
 	if useVNNI {
-		gemmVNNI4x8(&s.w[0], &s.c[0], &s.d[0], &g.xa[0], &g.dxa[0], nb, groups, &dst[0], stride, &s.ds[0])
+		pf := &s.w[0]
+		if len(next) > 0 {
+			pf = &next[0]
+		}
+		gemmVNNI4x8(&s.w[0], &s.c[0], &s.d[0], &g.xa[0], &g.dxa[0], nb, groups, &dst[0], stride, &s.ds[0], pf, len(next))
 		return
 	}
 	gemmTileVNNIGo(s, g.xa, g.dxa, nb, groups, dst, stride)

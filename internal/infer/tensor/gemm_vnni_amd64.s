@@ -53,10 +53,15 @@
 	VL1(a2, a3, Z18, Z19); \
 	VL2(Z16, Z18, out, Z21)
 
-// func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32)
+// func gemmVNNI4x8(w *byte, c *int32, d *float32, x *byte, dx *float32, nb, groups int, dst *float32, stride int, ds *float32, pf *byte, pfn int)
 // dst[(8g+t)*stride + r] = row r · vector 8g+t for the packed tile (w, c, d)
 // and groups packed activation groups (x, dx); ds: nb*32 float32 scratch.
-TEXT ·gemmVNNI4x8(SB), NOSPLIT, $0-80
+// The pfn bytes at pf (the next tile's rows) are prefetched, a cache line
+// per block, so its packing does not wait for memory.
+TEXT ·gemmVNNI4x8(SB), NOSPLIT, $0-96
+	MOVQ pf+80(FP), R8
+	MOVQ pfn+88(FP), R10
+	ADDQ R8, R10
 	MOVQ x+24(FP), DI
 	MOVQ dx+32(FP), BX
 	MOVQ groups+48(FP), R11
@@ -67,17 +72,17 @@ TEXT ·gemmVNNI4x8(SB), NOSPLIT, $0-80
 vgroup:
 	// The scale products of every block of the group first: ds[b*32 +
 	// 8r + t] = d_r · dx_t.
-	MOVQ d+16(FP), R8
+	MOVQ d+16(FP), AX
 	MOVQ ds+72(FP), R13
 	MOVQ nb+40(FP), CX
 
 vprod:
 	VBROADCASTF32X8 0(BX), Z31
-	VMULPS          0(R8), Z31, Z30
-	VMULPS          64(R8), Z31, Z29
+	VMULPS          0(AX), Z31, Z30
+	VMULPS          64(AX), Z31, Z29
 	VMOVUPS         Z30, 0(R13)
 	VMOVUPS         Z29, 64(R13)
-	ADDQ            $128, R8
+	ADDQ            $128, AX
 	ADDQ            $128, R13
 	ADDQ            $32, BX
 	DECQ            CX
@@ -113,6 +118,12 @@ vblock:
 	VROW(64, 32, Z4, Z5, Z6, Z7)
 	VROW(128, 64, Z8, Z9, Z10, Z11)
 	VROW(192, 96, Z12, Z13, Z14, Z15)
+	CMPQ      R8, R10
+	JAE       vnopf
+	PREFETCHT0 0(R8)
+	ADDQ      $64, R8
+
+vnopf:
 	ADDQ      $256, SI
 	ADDQ      $256, R12
 	ADDQ      $128, R13

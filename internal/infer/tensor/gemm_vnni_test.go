@@ -125,7 +125,7 @@ func TestGemmVNNIKernelEqualsGo(t *testing.T) {
 					const stride = 7
 					a := make([]float32, nv*stride)
 					b := make([]float32, nv*stride)
-					gemmTileVNNI(&sa, &g, nb, groups, a, stride)
+					gemmTileVNNI(&sa, &g, nb, groups, a, stride, m.Data)
 					gemmTileVNNIGo(&sg, gg.xa, gg.dxa, nb, groups, b, stride)
 					if diff := cmp.Diff(b, a); diff != "" {
 						t.Errorf("%s row %d gemm simd != go:\n%s", name, row, diff)

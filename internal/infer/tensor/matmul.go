@@ -185,7 +185,8 @@ func (t *mmTask) run(lo, hi, tid int) {
 		end := lo + (hi-lo)/vnniR*vnniR
 		for r := lo; r < end; r += vnniR {
 			m.packW4VNNI(r, s)
-			gemmTileVNNI(s, t.gemm, nb, t.groups, t.dst[r:], t.stride)
+			next := m.Data[min((r+vnniR)*m.rowBytes, len(m.Data)):min((r+2*vnniR)*m.rowBytes, len(m.Data))]
+			gemmTileVNNI(s, t.gemm, nb, t.groups, t.dst[r:], t.stride, next)
 		}
 		t.rows(end, hi, 0)
 		t.rows(lo, end, t.groups*vnniT)

@@ -47,11 +47,10 @@ func (x *exec) sweepAccount(payload []byte) error {
 	if err != nil {
 		return module.Wrap(module.ReasonInternal, err)
 	}
-	a.timer = timer{} // the wheel already removed the entry
 	if a.State != AccountOpen {
-		x.w.setAccount(a)
-		return nil
+		return module.Errorf(module.ReasonInternal, "settle timer of escrow %s, which is %s (closing cancels it)", id, a.State)
 	}
+	a.timer = timer{} // the wheel already removed the entry
 	over, _, err := x.settle(a)
 	if err != nil {
 		return err

@@ -115,8 +115,8 @@ func TestQueryErrors(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 1, &p))
 	for path, want := range map[string]string{
-		"/market/nope":                                "bad_query",
-		"/market/order/x":                             "bad_query",
+		"/market/nope":    "bad_query",
+		"/market/order/x": "bad_query",
 		"/market/order/" + oid(0, 1, 1, 1).String():   "not_found",
 		"/market/deployment/" + did(0, 1).String():    "not_found",
 		"/market/orders?limit=0":                      "bad_query",

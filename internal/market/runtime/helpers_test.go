@@ -130,3 +130,11 @@ func containsAll(s string, want []string) bool {
 	}
 	return true
 }
+
+// testWriter sends a logger's lines to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}

@@ -5,7 +5,7 @@
 //	GET  /          "echo message=$ECHO_MESSAGE lease=$DEAI_LEASE_ID service=$DEAI_SERVICE ..."
 //	GET  /env/NAME  the value of $NAME
 //	GET  /pid       the process id
-//	GET  /burn?ms=N burns N ms of CPU
+//	GET  /burn?ms=N burns N ms of CPU time (process CPU, not wall time)
 //	GET  /alloc?mib=N allocates and touches N MiB (kept until exit)
 //	GET  /fetch?url=U fetches U and answers with its body (reach other services)
 //	POST /exit?code=N exits with code N after answering
@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -27,6 +28,13 @@ var (
 	mu   sync.Mutex
 	kept [][]byte
 )
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func main() {
 	listen := flag.String("listen", "", "listen address (default :$PORT or :8080)")
@@ -59,10 +67,11 @@ func main() {
 	})
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
-		end := time.Now().Add(time.Duration(ms) * time.Millisecond)
+		target := cpuTime() + time.Duration(ms)*time.Millisecond
+		deadline := time.Now().Add(time.Minute)
 		x := 0
-		for time.Now().Before(end) {
-			for i := 0; i < 1000; i++ {
+		for cpuTime() < target && time.Now().Before(deadline) {
+			for i := 0; i < 100000; i++ {
 				x += i * i
 			}
 		}

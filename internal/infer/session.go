@@ -34,6 +34,8 @@ type Session struct {
 	bx, bxb, bxb2, bq, bhb, bhb2 []float32
 	vecs                         []tensor.Vec
 	aj                           attnJob
+	bj                           blockAttnJob
+	asc                          []tensor.AttnScratch // per thread
 	sj                           swigluJob
 	tj                           tokJob
 }
@@ -190,6 +192,29 @@ func (j *attnJob) Run(lo, hi int) {
 	}
 }
 
+// blockAttnJob runs the attention of n tokens at positions start.. (queries
+// in s.bq, outputs to s.bxb2) for heads of at least 32, in items of one
+// head and up to 16 consecutive tokens, the costliest (last) blocks first.
+type blockAttnJob struct {
+	s           *Session
+	l, start, n int
+}
+
+func (j *blockAttnJob) RunTID(lo, hi, tid int) {
+	s, h := j.s, &j.s.m.hp
+	hd, kvDim, qDim := h.headDim, h.kvHeads*h.headDim, h.heads*h.headDim
+	sqrtHD := float32(math.Sqrt(float64(hd)))
+	nblk := (j.n + tensor.AttnBlockMax - 1) / tensor.AttnBlockMax
+	for i := lo; i < hi; i++ {
+		b, head := nblk-1-i/h.heads, i%h.heads
+		t0 := b * tensor.AttnBlockMax
+		nq := min(tensor.AttnBlockMax, j.n-t0)
+		kvh := head / (h.heads / h.kvHeads)
+		tensor.AttendBlock(s.bq[t0*qDim+head*hd:], qDim, nq, hd, s.k[j.l][kvh*hd:], s.v[j.l][kvh*hd:], kvDim,
+			j.start+t0, sqrtHD, s.bxb2[t0*qDim+head*hd:], qDim, &s.asc[tid])
+	}
+}
+
 // attnSplitMin is the context length from which one token's attention is
 // split across the pool's threads by head.
 const attnSplitMin = 32
@@ -309,6 +334,7 @@ func (s *Session) ensureBatch() {
 	s.bhb = make([]float32, maxBatch*h.ffn)
 	s.bhb2 = make([]float32, maxBatch*h.ffn)
 	s.vecs = make([]tensor.Vec, maxBatch)
+	s.asc = make([]tensor.AttnScratch, s.pool.Threads())
 }
 
 // setVecs points the first n batch vectors at rows of buf of width w.
@@ -341,8 +367,13 @@ func (s *Session) batch(tokens []int, start int) {
 		tensor.MatMul(s.pool, s.v[li][start*kvDim:], l.wv, vs, kvDim)
 		s.tj = tokJob{s: s, kind: tokRope, li: li, start: start}
 		s.pool.Parallel(n, 8, &s.tj)
-		s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim, q: s.bq, out: s.bxb2}
-		s.pool.Parallel(h.heads, 1, &s.aj)
+		if h.headDim >= 32 {
+			s.bj = blockAttnJob{s: s, l: li, start: start, n: n}
+			s.pool.ParallelTID(h.heads*((n+tensor.AttnBlockMax-1)/tensor.AttnBlockMax), 1, &s.bj)
+		} else {
+			s.aj = attnJob{s: s, l: li, start: start, n: n, qDim: qDim, q: s.bq, out: s.bxb2}
+			s.pool.Parallel(h.heads, 1, &s.aj)
+		}
 		vs = s.setVecs(s.bxb2, n, qDim)
 		tensor.MatMul(s.pool, s.bxb, l.wo, vs, dim)
 		s.tj = tokJob{s: s, kind: tokNorm, add: true, w: l.ffnNorm}

@@ -6,11 +6,14 @@ import "golang.org/x/sys/cpu"
 // test may switch it off to compare against the Go kernels.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasF16C
 
-// useVNNI selects the AVX-512 VNNI prompt GEMM (gemm_vnni.go), whose
-// results equal the other kernels' bit for bit. Like useAVX2 a test may
-// switch it off.
-var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ &&
-	cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+// useAVX512 selects the AVX-512 kernels (batched attention) and useVNNI
+// the AVX-512 VNNI prompt GEMM (gemm_vnni.go); their results equal the
+// other kernels' bit for bit. Like useAVX2 a test may switch them off.
+var (
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ &&
+		cpu.X86.HasAVX512VL
+	useVNNI = useAVX512 && cpu.X86.HasAVX512VNNI
+)
 
 //go:noescape
 func dotF32AVX2Body(a, b *float32, n int) float32
@@ -261,3 +264,12 @@ func packW4Q4VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32)
 
 //go:noescape
 func interleaveQ8VNNI(a, b *byte, nb int, dst *byte)
+
+//go:noescape
+func scoresQ16AVX512(qT, k *float32, hd, stride, n int, out *float32, div float32)
+
+//go:noescape
+func softmaxQ16AVX512(s *float32, n int, masks *uint16) (ok bool)
+
+//go:noescape
+func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32)

@@ -4,7 +4,7 @@ package tensor
 
 var useAVX2 = false
 
-var useVNNI = false
+var useVNNI, useAVX512 = false, false
 
 func dotF32AVX2(a, b []float32) float32      { return dotF32Go(a, b) }
 func dotQ8_0AVX2(w, x *byte, nb int) float32 { panic("unreachable") }
@@ -61,3 +61,13 @@ func packW4Q8VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32) { 
 func packW4Q4VNNI(src *byte, rowBytes, nb int, w *byte, c *int32, d *float32) { panic("unreachable") }
 
 func interleaveQ8VNNI(a, b *byte, nb int, dst *byte) { panic("unreachable") }
+
+func scoresQ16AVX512(qT, k *float32, hd, stride, n int, out *float32, div float32) {
+	panic("unreachable")
+}
+
+func softmaxQ16AVX512(s *float32, n int, masks *uint16) (ok bool) { panic("unreachable") }
+
+func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32) {
+	panic("unreachable")
+}

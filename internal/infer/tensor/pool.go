@@ -45,7 +45,8 @@ type Pool struct {
 	mm   mmTask     // reused to avoid allocating a task per matmul
 	gemm gemmBuf    // packed activations and per-thread tiles of batched matmuls
 	rt   rangerTask // the current Parallel call
-	prep prepTask   // quantization of a MatMul's vectors
+	rtt  rangerTIDTask
+	prep prepTask // quantization of a MatMul's vectors
 }
 
 // Ranger is work over an index range that a Pool may split across threads;
@@ -66,6 +67,26 @@ func (p *Pool) Parallel(n, chunk int, r Ranger) {
 	p.rt = rangerTask{r}
 	p.parallel(n, chunk, true, &p.rt)
 	p.rt = rangerTask{}
+}
+
+// RangerTID is a Ranger that is told which of the pool's threads runs it
+// (0 ≤ tid < Threads(); one range at a time per tid), for per-thread
+// scratch.
+type RangerTID interface{ RunTID(lo, hi, tid int) }
+
+type rangerTIDTask struct{ r RangerTID }
+
+func (t *rangerTIDTask) run(lo, hi, tid int) { t.r.RunTID(lo, hi, tid) }
+
+// ParallelTID is Parallel for a RangerTID.
+func (p *Pool) ParallelTID(n, chunk int, r RangerTID) {
+	if p == nil {
+		r.RunTID(0, n, 0)
+		return
+	}
+	p.rtt = rangerTIDTask{r}
+	p.parallel(n, chunk, true, &p.rtt)
+	p.rtt = rangerTIDTask{}
 }
 
 type worker struct {

@@ -125,17 +125,17 @@ func TestQuantizeZero(t *testing.T) {
 
 // withGo runs f with the assembly kernels switched off.
 func withGo(f func()) {
-	saved, savedV := useAVX2, useVNNI
-	useAVX2, useVNNI = false, false
-	defer func() { useAVX2, useVNNI = saved, savedV }()
+	saved, savedV, saved5 := useAVX2, useVNNI, useAVX512
+	useAVX2, useVNNI, useAVX512 = false, false, false
+	defer func() { useAVX2, useVNNI, useAVX512 = saved, savedV, saved5 }()
 	f()
 }
 
 // withAVX2 runs f with the AVX-512 kernels switched off.
 func withAVX2(f func()) {
-	saved := useVNNI
-	useVNNI = false
-	defer func() { useVNNI = saved }()
+	savedV, saved5 := useVNNI, useAVX512
+	useVNNI, useAVX512 = false, false
+	defer func() { useVNNI, useAVX512 = savedV, saved5 }()
 	f()
 }
 

@@ -99,6 +99,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newWalletCmd(env),
 		newSubnetCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),
+		newDeployCmd(env),
 	)
 	return root
 }

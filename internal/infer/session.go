@@ -112,6 +112,30 @@ func rmsnorm(out, x, w []float32, eps float32) {
 	}
 }
 
+// rmsnorm4 is rmsnorm of four rows (outs[r] from xs[r]) with the same
+// operations per row; the rows' sums are interleaved so that each does not
+// wait on the previous addition of one row.
+func rmsnorm4(outs, xs *[4][]float32, w []float32, eps float32) {
+	n := len(xs[0])
+	x0, x1, x2, x3 := xs[0][:n], xs[1][:n], xs[2][:n], xs[3][:n]
+	var s0, s1, s2, s3 float32
+	for i := range x0 {
+		a, b, c, d := x0[i], x1[i], x2[i], x3[i]
+		s0 += float32(a * a)
+		s1 += float32(b * b)
+		s2 += float32(c * c)
+		s3 += float32(d * d)
+	}
+	for r, ss := range [4]float32{s0, s1, s2, s3} {
+		ss = ss/float32(n) + eps
+		ss = 1 / float32(math.Sqrt(float64(ss)))
+		out, x := outs[r][:n], xs[r][:n]
+		for i, v := range x {
+			out[i] = w[i] * float32(ss*v)
+		}
+	}
+}
+
 // rope rotates the first nRot dims of each of the n heads of x at pos.
 func (s *Session) rope(x []float32, n, pos int) {
 	h := &s.m.hp
@@ -407,6 +431,23 @@ type tokJob struct {
 func (j *tokJob) Run(lo, hi int) {
 	s, h := j.s, &j.s.m.hp
 	dim, kvDim, qDim := h.dim, h.kvHeads*h.headDim, h.heads*h.headDim
+	if j.kind == tokNorm {
+		t := lo
+		for ; t+4 <= hi; t += 4 {
+			var xs, xbs [4][]float32
+			for r := range 4 {
+				xs[r], xbs[r] = s.bx[(t+r)*dim:(t+r+1)*dim], s.bxb[(t+r)*dim:(t+r+1)*dim]
+				if j.add {
+					x, xb := xs[r], xbs[r][:len(xs[r])]
+					for i := range x {
+						x[i] += xb[i]
+					}
+				}
+			}
+			rmsnorm4(&xbs, &xs, j.w, h.eps)
+		}
+		lo = t
+	}
 	for t := lo; t < hi; t++ {
 		switch j.kind {
 		case tokNorm:

@@ -273,3 +273,6 @@ func softmaxQ16AVX512(s *float32, n int, masks *uint16) (ok bool)
 
 //go:noescape
 func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32)
+
+//go:noescape
+func swigluAVX512(gs, u *float32, n int) (done int)

@@ -71,3 +71,5 @@ func softmaxQ16AVX512(s *float32, n int, masks *uint16) (ok bool) { panic("unrea
 func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32) {
 	panic("unreachable")
 }
+
+func swigluAVX512(gs, u *float32, n int) (done int) { panic("unreachable") }

@@ -105,16 +105,20 @@ func TestGemmKernelSIMDEqualsGo(t *testing.T) {
 }
 
 // TestSwiGLUSIMDEqualsGo: SwiGLU equals silu(g)·u computed with Exp, and
-// the AVX2 and Go paths agree bit for bit, extremes included.
+// the AVX-512, AVX2 and Go paths agree bit for bit, extremes and NaN
+// included, for lengths with and without tails.
 func TestSwiGLUSIMDEqualsGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
-	for _, n := range []int{1, 3, 4, 7, 288, 768, 1000} {
+	for _, n := range []int{1, 3, 4, 7, 15, 16, 17, 33, 288, 768, 1000} {
 		g := randVec(r, n, 4)
 		u := randVec(r, n, 1)
-		for i, v := range []float32{-200, -89, -88.8, -88.7, 88.8, 104, 200, 0, float32(math.Inf(1)), float32(math.Inf(-1))} {
-			if i < n {
+		for i, v := range []float32{-200, -89, -88.8, -88.7, 88.8, 104, 200, 0, float32(math.Inf(1)), float32(math.Inf(-1)), -100, 30, -30} {
+			if i < n && n > 16 {
 				g[(i*37)%n] = v
 			}
+		}
+		if n == 1000 {
+			g[500] = float32(math.NaN())
 		}
 		want := make([]float32, n)
 		for i, x := range g {
@@ -124,9 +128,12 @@ func TestSwiGLUSIMDEqualsGo(t *testing.T) {
 		SwiGLU(a, u)
 		b := append([]float32(nil), g...)
 		withGo(func() { SwiGLU(b, u) })
+		c := append([]float32(nil), g...)
+		withAVX2(func() { SwiGLU(c, u) })
 		for i := range want {
-			if math.Float32bits(a[i]) != math.Float32bits(want[i]) || math.Float32bits(b[i]) != math.Float32bits(want[i]) {
-				t.Errorf("n=%d i=%d x=%g: simd %g go %g want %g", n, i, g[i], a[i], b[i], want[i])
+			if math.Float32bits(a[i]) != math.Float32bits(want[i]) || math.Float32bits(b[i]) != math.Float32bits(want[i]) ||
+				math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+				t.Errorf("n=%d i=%d x=%g: simd %g go %g avx2 %g want %g", n, i, g[i], a[i], b[i], c[i], want[i])
 			}
 		}
 	}

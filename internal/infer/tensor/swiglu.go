@@ -6,6 +6,21 @@ package tensor
 // both give the same bits.
 func SwiGLU(g, u []float32) {
 	u = u[:len(g)]
+	if useAVX512 {
+		for len(g) >= 16 {
+			done := swigluAVX512(&g[0], &u[0], len(g)-len(g)%16)
+			g, u = g[done:], u[done:]
+			if len(g) >= 16 {
+				// A block with an input the lanes do not handle.
+				swigluGo(g[:16], u[:16])
+				g, u = g[16:], u[16:]
+			}
+		}
+	}
+	swigluGo(g, u)
+}
+
+func swigluGo(g, u []float32) {
 	var e [256]float32
 	for len(g) > 0 {
 		n := min(len(g), len(e))

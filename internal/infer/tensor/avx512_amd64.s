@@ -161,6 +161,7 @@ DATA expc<>+72(SB)/8, $32
 DATA expc<>+80(SB)/4, $63
 DATA expc<>+84(SB)/4, $1023
 DATA expc<>+88(SB)/4, $0xc2cff1b4         // -103.97208 (float32)
+DATA expc<>+92(SB)/4, $0x42b17218         // 88.72284 (float32)
 GLOBL expc<>(SB), RODATA|NOPTR, $96
 
 // EXP8 computes Exp of the 8 float32 in in (a Y register) into out (may be
@@ -443,4 +444,66 @@ ac8j:
 
 acdone:
 	VZEROUPPER
+	RET
+
+// func swigluAVX512(gs, u *float32, n int) (done int)
+// gs[i] = float32(x*(1/(1+Exp(-x)))) * u[i] with x = gs[i], 16 lanes at a
+// time (SwiGLU's operations; Exp's as in EXP8), for i < n (a multiple of
+// 16), stopping before the first 16 that hold an x with !(-x <= 88.72284)
+// (NaN or a large negative x, left to the caller's Go path); returns the
+// count done.
+TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
+	MOVQ         gs+0(FP), SI
+	MOVQ         u+8(FP), DI
+	MOVQ         n+16(FP), CX
+	XORQ         AX, AX
+	VBROADCASTSD expc<>+0(SB), Z14
+	VBROADCASTSD expc<>+8(SB), Z15
+	VBROADCASTSD expc<>+16(SB), Z16
+	VBROADCASTSD expc<>+24(SB), Z17
+	VBROADCASTSD expc<>+32(SB), Z18
+	VBROADCASTSD expc<>+40(SB), Z19
+	VBROADCASTSD expc<>+48(SB), Z20
+	VBROADCASTSD expc<>+56(SB), Z21
+	VBROADCASTSS expc<>+88(SB), Z22
+	VBROADCASTSS expc<>+92(SB), Z23
+	LEAQ         ·exp2Table(SB), R8
+	VMOVUPD      0(R8), Z24
+	VMOVUPD      64(R8), Z25
+	VMOVUPD      128(R8), Z26
+	VMOVUPD      192(R8), Z27
+	VMOVUPD      256(R8), Z28
+	VMOVUPD      320(R8), Z29
+	VMOVUPD      384(R8), Z30
+	VMOVUPD      448(R8), Z31
+	MOVL         $0x80000000, R9
+	VPBROADCASTD R9, Z2
+	MOVL         $0x3f800000, R9
+	VPBROADCASTD R9, Z3
+
+swloop:
+	CMPQ          AX, CX
+	JGE           swdone
+	VMOVUPS       (SI)(AX*4), Z0
+	VXORPS        Z2, Z0, Z1
+	VCMPPS        $6, Z23, Z1, K6
+	KORTESTW      K6, K6
+	JNZ           swdone
+	EXP8(Y1, Y13)
+	VEXTRACTF32X8 $1, Z1, Y11
+	EXP8(Y11, Y11)
+	VINSERTF32X8  $1, Y11, Z13, Z13
+	VCMPPS        $1, Z22, Z1, K6
+	VXORPS        Z13, Z13, K6, Z13
+	VADDPS        Z3, Z13, Z13
+	VDIVPS        Z13, Z3, Z13
+	VMULPS        Z13, Z0, Z0
+	VMULPS        (DI)(AX*4), Z0, Z0
+	VMOVUPS       Z0, (SI)(AX*4)
+	ADDQ          $16, AX
+	JMP           swloop
+
+swdone:
+	VZEROUPPER
+	MOVQ AX, done+24(FP)
 	RET

@@ -310,25 +310,7 @@ func (s *SDL) Manifest() Manifest {
 				Count:     g.Units[i].Count,
 			}
 			for _, e := range svc.expose {
-				me := Expose{Port: e.port, ExternalPort: e.as, Proto: e.proto, Hosts: slices.Clone(e.accept)}
-				for _, t := range e.to {
-					switch {
-					case t.ip != "":
-						me.Global, me.IP = true, t.ip
-					case t.global:
-						me.Global = true
-					}
-					if t.service != "" && !slices.Contains(me.Services, t.service) {
-						me.Services = append(me.Services, t.service)
-					}
-				}
-				slices.Sort(me.Services)
-				if e.isHTTP() {
-					h := *e.http
-					h.NextCases = slices.Clone(e.http.NextCases)
-					me.HTTPOptions = &h
-				}
-				ms.Expose = append(ms.Expose, me)
+				ms.Expose = append(ms.Expose, manifestExposes(e)...)
 			}
 			if len(svc.mounts) > 0 || len(svc.permissions) > 0 || svc.tee != "" {
 				p := &Params{Permissions: slices.Clone(svc.permissions), TEE: svc.tee}
@@ -346,4 +328,33 @@ func (s *SDL) Manifest() Manifest {
 		m.Groups = append(m.Groups, mg)
 	}
 	return m
+}
+
+// manifestExposes turns one SDL expose into manifest exposes: one for the
+// port's global and service targets, and one per leased IP it is bound to,
+// so that a port both on a random host port and on a leased IP keeps both.
+func manifestExposes(e *expose) []Expose {
+	base := Expose{Port: e.port, ExternalPort: e.as, Proto: e.proto, Hosts: slices.Clone(e.accept)}
+	var ips []Expose
+	for _, t := range e.to {
+		switch {
+		case t.ip != "":
+			ips = append(ips, Expose{Port: e.port, ExternalPort: e.as, Proto: e.proto, Global: true, IP: t.ip})
+		case t.global:
+			base.Global = true
+		}
+		if t.service != "" && !slices.Contains(base.Services, t.service) {
+			base.Services = append(base.Services, t.service)
+		}
+	}
+	slices.Sort(base.Services)
+	if e.isHTTP() {
+		h := *e.http
+		h.NextCases = slices.Clone(e.http.NextCases)
+		base.HTTPOptions = &h
+	}
+	if base.Global || len(base.Services) > 0 || len(ips) == 0 {
+		return append([]Expose{base}, ips...)
+	}
+	return ips
 }

@@ -354,3 +354,24 @@ func TestParseSDLTooLarge(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestExposeGlobalAndIP checks a port offered both on a random host port
+// and on a leased IP: two endpoints, two manifest exposes.
+func TestExposeGlobalAndIP(t *testing.T) {
+	src := strings.Replace(baseSDL, `"2.0"`, `"2.1"`, 1)
+	src = strings.Replace(src, "      - port: 80\n        to:\n          - global: true\n",
+		"      - port: 22\n        to:\n          - global: true\n          - {global: true, ip: edge}\n          - service: web\n", 1)
+	src += "endpoints:\n  edge:\n    kind: ip\n"
+	s := mustParseSDL(t, []byte(src))
+	wantEndpoints := []lmarket.Endpoint{{Kind: lmarket.EndpointRandomPort}, {Kind: lmarket.EndpointLeasedIP, Seq: 1}}
+	if diff := cmp.Diff(wantEndpoints, s.Groups()[0].Units[0].Resources.Endpoints); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	wantExpose := []manifest.Expose{
+		{Port: 22, ExternalPort: 22, Proto: "TCP", Global: true, Services: []string{"web"}},
+		{Port: 22, ExternalPort: 22, Proto: "TCP", Global: true, IP: "edge"},
+	}
+	if diff := cmp.Diff(wantExpose, s.Manifest().Groups[0].Services[0].Expose); diff != "" {
+		t.Errorf("expose (-want +got):\n%s", diff)
+	}
+}

@@ -168,6 +168,7 @@ func ParseDRA(data []byte) (*DRARequest, error) {
 	if len(p.errs) == 0 && claim != nil {
 		p.mapClaim(claimDoc, claim)
 	}
+	p.sortByLine()
 	if err := p.err(); err != nil {
 		return nil, err
 	}

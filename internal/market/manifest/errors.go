@@ -1,8 +1,10 @@
 package manifest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // maxErrors bounds how many problems one parse reports; past it the
@@ -79,6 +81,19 @@ func (p *problems) warnf(line int, path, format string, args ...any) {
 	if len(p.warns) < maxErrors {
 		p.warns = append(p.warns, Warning{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
+}
+
+// sortByLine orders the problems as they appear in the file (stable;
+// those without a line last), so that output reads top to bottom.
+func (p *problems) sortByLine() {
+	key := func(l int) int {
+		if l == 0 {
+			return int(^uint(0) >> 1)
+		}
+		return l
+	}
+	slices.SortStableFunc(p.errs, func(a, b *FieldError) int { return cmp.Compare(key(a.Line), key(b.Line)) })
+	slices.SortStableFunc(p.warns, func(a, b Warning) int { return cmp.Compare(key(a.Line), key(b.Line)) })
 }
 
 // full reports whether enough errors were found to stop.

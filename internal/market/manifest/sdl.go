@@ -135,6 +135,7 @@ func ParseSDL(data []byte) (*SDL, error) {
 	if len(w.errs) == 0 {
 		s.checkGroups(w)
 	}
+	w.sortByLine()
 	s.Warnings = w.warns
 	if err := w.err(); err != nil {
 		return nil, err
@@ -245,6 +246,9 @@ func (s *SDL) decodeReclamation(w *walker, n *yaml.Node) {
 	if err != nil {
 		w.errorf(line(v), "reclamation.min_window", "%q: %v", str, err)
 		return
+	}
+	if d < time.Hour || d > 720*time.Hour {
+		w.warnf(line(v), "reclamation.min_window", "%s is outside the range providers may offer (1h to 720h), so no bid can meet it", str)
 	}
 	s.reclaim = d
 }

@@ -285,23 +285,25 @@ profiles:
 deployment:
   web:
     dc: {profile: web, count: 1, replicas: 3}
+reclamation: {min_window: 30m}
 `
 	s := mustParseSDL(t, []byte(src))
-	want := []struct{ path, msg string }{
+	want := []struct{ path, msg string }{ // in file order
 		{"include", "not supported"},
 		{"services.web.depends_on", "unknown key, ignored (did you mean dependencies?)"},
 		{"services.web.env[1]", "A is set twice"},
-		{"profiles.compute.web.resources.cpu.attributes", "not used by the deai market"},
-		{"profiles.compute.web.resources.memory.kind", "unknown key, ignored; known keys here: size"},
-		{"profiles.placement.dc.signed_by", "did you mean signedBy?"},
-		{"profiles.placement.dc.signedBy.anyOf[0]", `"akash1abc" is not a deai address (deai1…): dropped`},
-		{"deployment.web.dc.replicas", "did you mean count?"},
-		{"services.idle", "not listed under deployment"},
-		{"profiles.compute.spare", "not used by any deployment"},
-		{"profiles.placement.empty", "no service is deployed here"},
-		{"profiles.placement.dc.pricing.web.denom", "uakt is read as udeai (1:1)"},
 		{"services.web.expose[0].accept", "only a global port exposed as 80 is served by host name"},
 		{"services.web.expose[0].http_options", "only a global port exposed as 80 goes through the HTTP ingress"},
+		{"services.idle", "not listed under deployment"},
+		{"profiles.compute.web.resources.cpu.attributes", "not used by the deai market"},
+		{"profiles.compute.web.resources.memory.kind", "unknown key, ignored; known keys here: size"},
+		{"profiles.compute.spare", "not used by any deployment"},
+		{"profiles.placement.dc.signed_by", "did you mean signedBy?"},
+		{"profiles.placement.dc.signedBy.anyOf[0]", `"akash1abc" is not a deai address (deai1…): dropped`},
+		{"profiles.placement.dc.pricing.web.denom", "uakt is read as udeai (1:1)"},
+		{"profiles.placement.empty", "no service is deployed here"},
+		{"deployment.web.dc.replicas", "did you mean count?"},
+		{"reclamation.min_window", "30m is outside the range providers may offer (1h to 720h)"},
 	}
 	if len(s.Warnings) != len(want) {
 		t.Errorf("%d warnings, want %d:\n%v", len(s.Warnings), len(want), s.Warnings)

@@ -122,14 +122,20 @@ func (m *marketNet) supplyConserved() {
 // runProvider starts a provider daemon over rt with its HTTP API on a
 // loopback port; stop ends the daemon (workloads keep running).
 func (m *marketNet) runProvider(rt runtime.Runtime, stateDir string, table market.PriceTable) (p *market.Provider, stop func()) {
+	return m.runProviderWith(rt, stateDir, table, market.DefaultUnitPrices)
+}
+
+func (m *marketNet) runProviderWith(rt runtime.Runtime, stateDir string, table market.PriceTable, units lmarket.UnitPrices) (p *market.Provider, stop func()) {
 	m.t.Helper()
 	inv, err := market.NewInventory([]market.Node{{Name: "local", CPUMilli: 4000, MemoryBytes: 8 << 30, StorageBytes: 64 << 30}})
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	ln := listenLoopback(m.t)
+	lc := market.NewLedgerChain(m.c, m.provider)
+	lc.UnitPrices = units
 	p, err = market.NewProvider(market.ProviderOptions{
-		Chain: market.NewLedgerChain(m.c, m.provider), Runtime: rt, Inventory: inv, Pricer: &table,
+		Chain: lc, Runtime: rt, Inventory: inv, Pricer: &table,
 		Info:     market.ProviderInfo{HostURI: "http://" + ln.Addr().String(), Region: "local"},
 		StateDir: stateDir, BidDeposit: 500_000, PollInterval: 100 * time.Millisecond,
 		WithdrawPeriod: time.Second, UsagePeriod: time.Second,
@@ -160,7 +166,9 @@ func (m *marketNet) runProvider(rt runtime.Runtime, stateDir string, table marke
 	return p, stop
 }
 
-const echoSDL = `version: "2.0"
+const echoSDL = echoSDLHead + echoSDLTail
+
+const echoSDLHead = `version: "2.0"
 services:
   web:
     image: %s
@@ -185,7 +193,9 @@ profiles:
     local:
       attributes:
         region: local
-      pricing:
+`
+
+const echoSDLTail = `      pricing:
         web:
           denom: udeai
           amount: %d
@@ -207,10 +217,14 @@ type deployed struct {
 // deploy runs the tenant's whole flow: deployment, bid, lease, manifest,
 // then waits for the endpoint to answer with the message.
 func (m *marketNet) deploy(ten *market.Tenant, image, msg string, maxPrice, deposit uint64) deployed {
+	return m.deploySDL(ten, fmt.Sprintf(echoSDL, image, msg, maxPrice), msg, deposit)
+}
+
+func (m *marketNet) deploySDL(ten *market.Tenant, sdl, msg string, deposit uint64) deployed {
 	m.t.Helper()
 	ctx, cancel := context.WithTimeout(m.t.Context(), 60*time.Second)
 	defer cancel()
-	s, err := manifest.ParseSDL([]byte(fmt.Sprintf(echoSDL, image, msg, maxPrice)))
+	s, err := manifest.ParseSDL([]byte(sdl))
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -468,4 +482,51 @@ func BenchmarkMarketDeployToEndpoint(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/deploy")
+}
+
+// TestMarketUsageBilling runs a usage-billed lease: the provider meters
+// the container (Docker stats), reports usage signed on chain, and the
+// tenant pays per unit consumed, never more than the bid price per block.
+func TestMarketUsageBilling(t *testing.T) {
+	cli := runtimetest.Docker(t)
+	ctx := t.Context()
+	image := runtimetest.BuildEchoImage(ctx, t, cli)
+	m := startMarketNet(t, 200*time.Millisecond)
+	rt, err := runtime.NewDocker(ctx, runtime.DockerOptions{Client: cli, Instance: runtimetest.UniqueName(t, "deai"), SampleInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := lmarket.UnitPrices{CPU: 1000, Memory: 100_000, GPU: 0}
+	m.runProviderWith(rt, t.TempDir(), market.PriceTable{CPUCore: 20, MemoryGiB: 16}, units)
+	ten := market.NewTenant(m.c, m.tenant)
+	sdl := fmt.Sprintf(echoSDLHead+"      billing: usage\n"+echoSDLTail, image, "metered", 50)
+	d := m.deploySDL(ten, sdl, "metered", 5_000_000)
+	for range 20 { // some CPU for the meter to see
+		runtimetest.WaitHTTP(ctx, t, d.uri, "metered")
+	}
+	var l lmarket.Lease
+	waitFor(t, "two usage reports", 30*time.Second, func() bool {
+		l, err = ten.Lease(ctx, d.lease)
+		return err == nil && l.Usage != nil && l.Usage.Seq >= 2
+	})
+	if l.Billing != lmarket.BillingUsage || l.Usage.TotalMemory == 0 {
+		t.Fatalf("lease %+v usage %+v: want usage billing with memory reported", l, l.Usage)
+	}
+	if err := ten.CloseDeployment(ctx, d.dep); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = ten.Lease(ctx, d.lease)
+	u := l.Usage
+	cost := lmarket.UsageCost(units, u.TotalCPU, u.TotalMemory, u.TotalGPU)
+	cap := tx.Amount(11 * (l.ClosedAt - l.CreatedAt))
+	var dr lmarket.DeploymentResult
+	m.query("/market/deployment/"+d.dep.String(), &dr)
+	acc := dr.Escrow.Account
+	// Each report is capped separately, so the total paid is at most the
+	// uncapped cost of the totals and at most the per-block cap.
+	if acc.Transferred == 0 || acc.Transferred > cost || acc.Transferred > cap || acc.Deposited != acc.Transferred+acc.Refunded {
+		t.Fatalf("paid %d for usage %+v (uncapped cost %d, cap %d over %d blocks); escrow %+v", acc.Transferred, u, cost, cap, l.ClosedAt-l.CreatedAt, acc)
+	}
+	t.Logf("usage %d cpu-ms, %d MiB-s over %d blocks: paid %d udeai (per-block lease would pay %d)", u.TotalCPU, u.TotalMemory, l.ClosedAt-l.CreatedAt, acc.Transferred, cap)
+	m.supplyConserved()
 }

@@ -316,7 +316,7 @@ func (d *Docker) checkGroup(ctx context.Context, g manifest.Group) (map[string]s
 // is unchanged are kept, others replaced, extra replicas and services
 // removed. Persistent volumes survive the update.
 func (d *Docker) Deploy(ctx context.Context, l LeaseRef, g manifest.Group) (Status, error) {
-	if err := validateGroup(g); err != nil {
+	if err := ValidateGroup(g); err != nil {
 		return Status{}, fmt.Errorf("deploy lease %s: %w", l.ID, err)
 	}
 	unlock := d.locks.lock(l.ID)

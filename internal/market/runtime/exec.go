@@ -309,7 +309,7 @@ func (e *Exec) allowed(bin string) bool {
 // spec (argv, binary, env, limits, ports) is unchanged keep running, others
 // are stopped and started anew, extra ones stopped.
 func (e *Exec) Deploy(ctx context.Context, l LeaseRef, g manifest.Group) (Status, error) {
-	if err := validateGroup(g); err != nil {
+	if err := ValidateGroup(g); err != nil {
 		return Status{}, fmt.Errorf("deploy lease %s: %w", l.ID, err)
 	}
 	argvs := map[string][]string{}

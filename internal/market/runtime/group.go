@@ -19,9 +19,12 @@ var serviceNameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
 var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
-// validateGroup checks what every runtime needs of a group; the errors wrap
-// ErrInvalid and name the service.
-func validateGroup(g manifest.Group) error {
+// ValidateGroup checks what every runtime needs of a group: services with
+// DNS-label names, unique, with an image, valid resources, KEY=value env,
+// TCP/UDP ports exposed once, mounts naming existing volumes (ram and
+// persistent volumes need one). Errors wrap ErrInvalid and name the
+// service. Each runtime adds its own checks (images present, GPUs).
+func ValidateGroup(g manifest.Group) error {
 	if len(g.Services) == 0 {
 		return fmt.Errorf("%w: group %q has no services", ErrInvalid, g.Name)
 	}

@@ -80,7 +80,7 @@ func KubeNamespace(l LeaseRef) string { return "deai-" + l.Name }
 // driver's TimeSlicingSettings or MPSSupport feature gate. Only NVIDIA GPUs
 // are mapped.
 func RenderKube(l LeaseRef, g manifest.Group, opts KubeRenderOptions) ([]kruntime.Object, error) {
-	if err := validateGroup(g); err != nil {
+	if err := ValidateGroup(g); err != nil {
 		return nil, fmt.Errorf("render lease %s: %w", l.ID, err)
 	}
 	if opts.GPUDeviceClass == "" {

@@ -28,8 +28,10 @@ type Runtime interface {
 	// Status reports the lease's services; ErrNotFound when nothing of the
 	// lease is present.
 	Status(ctx context.Context, lease LeaseRef) (Status, error)
-	// Logs streams the lease's output, one line per Write-line, each
-	// prefixed "[service-replica] ". Closing the reader stops a follow.
+	// Logs streams the lease's stdout and stderr as whole lines, each
+	// prefixed "[<service>-<replica>] " (Kubernetes: "[<pod name>] ").
+	// Without Follow the reader ends after the current output; closing it
+	// stops a follow.
 	Logs(ctx context.Context, lease LeaseRef, opts LogOptions) (io.ReadCloser, error)
 	// Usage reports what the lease has consumed since it started.
 	Usage(ctx context.Context, lease LeaseRef) (Usage, error)

@@ -507,3 +507,123 @@ swdone:
 	VZEROUPPER
 	MOVQ AX, done+24(FP)
 	RET
+
+// QROUND rounds the 16 float32 y in z half away from zero, exactly
+// (trunc(y), plus ±1 where |y - trunc(y)| ≥ 0.5: roundF's
+// trunc(float64(y) ± 0.5)), and converts them to int32 in z. Constants:
+// Z31 0x7fffffff, Z28 0.5, Z27 the sign bit, Z29 1.0.
+#define QROUND(z) \
+	VRNDSCALEPS $0x0B, z, Z20; \
+	VSUBPS      Z20, z, Z21; \
+	VPANDD      Z31, Z21, Z21; \
+	VCMPPS      $0x1D, Z28, Z21, K4; \
+	VPANDD      Z27, z, Z22; \
+	VPORD       Z29, Z22, Z22; \
+	VADDPS      Z22, Z20, K4, Z20; \
+	VCVTTPS2DQ  Z20, z
+
+// func quantQ8_0AVX512(x *float32, dst *byte, nb int) (finite bool)
+// QuantizeQ8_0 for finite inputs, 16 blocks at a time: amax by the integer
+// max of the |x| patterns, d = amax/127 and id = 1/d (0 where d is 0) for
+// 16 blocks in one vector, d stored as f16 rounded to nearest even, q =
+// round half away from zero of x*id. Reports whether every input was
+// finite; at the first group of blocks that is not it stops, and the caller
+// quantizes in Go; likewise where 1/d overflows.
+TEXT ·quantQ8_0AVX512(SB), NOSPLIT, $160-25
+	MOVQ         x+0(FP), SI
+	MOVQ         dst+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	MOVL         $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL         $0x42fe0000, AX
+	VPBROADCASTD AX, Z30
+	MOVL         $0x3f800000, AX
+	VPBROADCASTD AX, Z29
+	MOVL         $0x3f000000, AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0x80000000, AX
+	VPBROADCASTD AX, Z27
+	MOVL         $0x7f800000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD       Z25, Z25, Z25
+
+qvgroup:
+	MOVQ CX, BX
+	CMPQ BX, $16
+	JLE  qvg
+	MOVQ $16, BX
+
+qvg:
+	// amax of each block into 0(SP)[b].
+	MOVQ SI, R8
+	XORQ R9, R9
+
+qva:
+	VPANDD        0(R8), Z31, Z0
+	VPANDD        64(R8), Z31, Z1
+	VPMAXUD       Z1, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPMAXUD       Y1, Y0, Y0
+	VEXTRACTI128  $1, Y0, X1
+	VPMAXUD       X1, X0, X0
+	VPSHUFD       $0x4E, X0, X1
+	VPMAXUD       X1, X0, X0
+	VPSHUFD       $0xB1, X0, X1
+	VPMAXUD       X1, X0, X0
+	VMOVD         X0, (SP)(R9*4)
+	ADDQ          $128, R8
+	INCQ          R9
+	CMPQ          R9, BX
+	JLT           qva
+
+	// The group's lanes: d, id and f16(d) for 16 blocks at once.
+	MOVL      $1, AX
+	SHLXL     BX, AX, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVDQU32 0(SP), Z0
+	VPCMPUD   $5, Z26, Z0, K1, K2
+	KORTESTW  K2, K2
+	JNZ       qvnonfinite
+	VDIVPS    Z30, Z0, Z1
+	VDIVPS    Z1, Z29, Z2
+	VCMPPS    $4, Z25, Z1, K3
+	VMOVAPS.Z Z2, K3, Z2
+	// 1/d overflowed (a block of denormals): the Go path's results.
+	VPCMPUD   $5, Z26, Z2, K1, K2
+	KORTESTW  K2, K2
+	JNZ       qvnonfinite
+	VMOVUPS   Z2, 64(SP)
+	VCVTPS2PH $0, Z1, Y3
+	VMOVDQU   Y3, 128(SP)
+
+	MOVQ SI, R8
+	XORQ R9, R9
+
+qvb:
+	VBROADCASTSS 64(SP)(R9*4), Z2
+	VMULPS       0(R8), Z2, Z4
+	VMULPS       64(R8), Z2, Z5
+	QROUND(Z4)
+	QROUND(Z5)
+	VPMOVDB      Z4, 2(DI)
+	VPMOVDB      Z5, 18(DI)
+	MOVW         128(SP)(R9*2), AX
+	MOVW         AX, 0(DI)
+	ADDQ         $128, R8
+	ADDQ         $34, DI
+	INCQ         R9
+	CMPQ         R9, BX
+	JLT          qvb
+
+	MOVQ R8, SI
+	SUBQ BX, CX
+	JNZ  qvgroup
+	VZEROUPPER
+	MOVB $1, finite+24(FP)
+	RET
+
+qvnonfinite:
+	VZEROUPPER
+	MOVB $0, finite+24(FP)
+	RET

@@ -276,3 +276,6 @@ func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32)
 
 //go:noescape
 func swigluAVX512(gs, u *float32, n int) (done int)
+
+//go:noescape
+func quantQ8_0AVX512(x *float32, dst *byte, nb int) (finite bool)

@@ -73,3 +73,5 @@ func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32)
 }
 
 func swigluAVX512(gs, u *float32, n int) (done int) { panic("unreachable") }
+
+func quantQ8_0AVX512(x *float32, dst *byte, nb int) (finite bool) { panic("unreachable") }

@@ -860,8 +860,9 @@ rows2Q4_0AVX2loop:
 // by max (exact: the integer max of the |x| bit patterns, which order like
 // their values), d = amax/127, id = 1/d (0 when d is 0), d stored as f16
 // rounded to nearest even, q = trunc(float64(x*id) ± 0.5). It reports
-// whether every input was finite (an |x| pattern below 0x7f800000); at the
-// first block that is not it stops, and the caller quantizes in Go.
+// whether every input was finite (an |x| pattern below 0x7f800000) and every
+// 1/d too (not so for a block of denormals); at the first block that is not
+// it stops, and the caller quantizes in Go.
 TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-25
 	MOVQ x+0(FP), SI
 	MOVQ dst+8(FP), DI
@@ -912,6 +913,10 @@ qloop:
 	VXORPS  X6, X6, X6
 	VCMPSS  $4, X6, X4, X6
 	VANDPS  X6, X5, X5
+	// 1/d overflowed (a block of denormals): the Go path's results.
+	VMOVD   X5, R8
+	CMPL    R8, $0x7f800000
+	JAE     qnonfinite
 	VBROADCASTSS X5, Y10
 	VMULPS  Y10, Y0, Y0
 	VMULPS  Y10, Y1, Y1

@@ -169,9 +169,16 @@ func Quantize(t Type, dst []byte, x []float32) ([]byte, error) {
 
 // roundF rounds half away from zero, like C's roundf, without a branch on
 // the sign (v±0.5 is exact in float64 for the magnitudes quantizers see).
+// NaN and results outside int32 (x*id with id = 1/d overflowed for a block
+// of denormal values) give math.MinInt32 on every architecture, the value
+// amd64's conversion gives.
 func roundF(v float32) int32 {
 	r := float64(v)
-	return int32(r + math.Copysign(0.5, r))
+	r += math.Copysign(0.5, r)
+	if !(r > math.MinInt32-1 && r < math.MaxInt32+1) {
+		return math.MinInt32
+	}
+	return int32(r)
 }
 
 // QuantizeQ8_0 writes x (len a multiple of 32) as Q8_0 blocks into dst, which
@@ -182,7 +189,11 @@ func QuantizeQ8_0(dst []byte, x []float32) {
 	if useAVX2 && nb > 0 {
 		_ = x[nb*QK8_0-1]
 		_ = dst[nb*BlockQ8_0-1]
-		if quantQ8_0AVX2(&x[0], &dst[0], nb) {
+		if useAVX512 {
+			if quantQ8_0AVX512(&x[0], &dst[0], nb) {
+				return
+			}
+		} else if quantQ8_0AVX2(&x[0], &dst[0], nb) {
 			return
 		}
 		// NaN or Inf somewhere: the Go path defines those results.

@@ -378,9 +378,19 @@ func TestAxpySIMDEqualsGo(t *testing.T) {
 func TestQuantizeQ8_0SIMDEqualsGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	var xs [][]float32
-	for _, scale := range []float32{1, 1e-3, 1e-6, 1e-9, 3e4, 1e30} {
+	for _, scale := range []float32{1, 1e-3, 1e-6, 1e-9, 3e4, 1e30, 1e-40} {
 		xs = append(xs, randVec(r, 32*40, scale))
 	}
+	for _, nb := range []int{1, 15, 16, 17, 33} {
+		xs = append(xs, randVec(r, 32*nb, 2))
+	}
+	// Values whose x*id lands within an ulp of .5, on both sides.
+	near := make([]float32, 32*4)
+	for i := range near {
+		near[i] = float32(i%32-16)*0.5 + float32(i/32-2)*1e-6
+	}
+	near[0], near[32], near[64], near[96] = 127, -127, 63.5, -0.0
+	xs = append(xs, near)
 	ties := make([]float32, 64)
 	for i := range ties {
 		ties[i] = float32(i-32) * 0.5 // x*id lands on .5 often
@@ -395,11 +405,16 @@ func TestQuantizeQ8_0SIMDEqualsGo(t *testing.T) {
 	}
 	for i, x := range xs {
 		simd := make([]byte, len(x)/32*BlockQ8_0)
+		avx2 := make([]byte, len(simd))
 		ref := make([]byte, len(simd))
 		QuantizeQ8_0(simd, x)
+		withAVX2(func() { QuantizeQ8_0(avx2, x) })
 		quantizeQ8_0Go(ref, x)
 		if diff := cmp.Diff(ref, simd); diff != "" {
 			t.Errorf("case %d:\n%s", i, diff)
+		}
+		if diff := cmp.Diff(ref, avx2); diff != "" {
+			t.Errorf("case %d (AVX2):\n%s", i, diff)
 		}
 	}
 }

@@ -154,6 +154,7 @@ type ProviderOptions struct {
 	PollInterval       time.Duration // default 500 ms
 	WithdrawPeriod     time.Duration // default 1 min
 	UsagePeriod        time.Duration // usage reports for usage-billed leases; default 10 s
+	CapacityRetry      time.Duration // re-examine orders declined for lack of capacity; default 10 s
 	Logger             *slog.Logger
 	Now                func() time.Time
 }
@@ -173,8 +174,8 @@ type orderState struct {
 	order   Order
 	bidID   string
 	bidAt   time.Time
-	settled bool // bid placed or declined; nothing more to do
-	reason  string
+	reason  string    // why we did not bid
+	retryAt time.Time // declined for lack of capacity: look again then (zero: never)
 }
 
 type leaseState struct {
@@ -210,6 +211,9 @@ func NewProvider(o ProviderOptions) (*Provider, error) {
 	}
 	if o.UsagePeriod <= 0 {
 		o.UsagePeriod = 10 * time.Second
+	}
+	if o.CapacityRetry <= 0 {
+		o.CapacityRetry = 10 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -320,14 +324,17 @@ func (p *Provider) Step(ctx context.Context) error {
 		}
 	}
 	p.mu.Unlock()
+	now := p.o.Now()
 	for _, o := range orders {
 		p.mu.Lock()
-		_, seen := p.orders[o.ID]
+		st, seen := p.orders[o.ID]
 		if !seen {
-			p.orders[o.ID] = &orderState{order: o}
+			st = &orderState{order: o}
+			p.orders[o.ID] = st
 		}
+		again := seen && st.bidID == "" && !st.retryAt.IsZero() && !now.Before(st.retryAt)
 		p.mu.Unlock()
-		if !seen {
+		if !seen || again {
 			p.considerOrder(ctx, o)
 		}
 	}
@@ -444,7 +451,7 @@ func (p *Provider) considerOrder(ctx context.Context, o Order) {
 	decline := func(why string) {
 		p.mu.Lock()
 		st := p.orders[o.ID]
-		st.settled, st.reason = true, why
+		st.reason, st.retryAt = why, time.Time{}
 		p.mu.Unlock()
 		p.log.Debug("not bidding", "order", o.ID, "why", why)
 	}
@@ -455,6 +462,12 @@ func (p *Provider) considerOrder(ctx context.Context, o Order) {
 	r, err := p.o.Inventory.Reserve(o.ID, &o.Group)
 	if err != nil {
 		decline(err.Error())
+		if errors.Is(err, ErrNoCapacity) {
+			// Capacity comes back when leases close: look again later.
+			p.mu.Lock()
+			p.orders[o.ID].retryAt = p.o.Now().Add(p.o.CapacityRetry)
+			p.mu.Unlock()
+		}
 		return
 	}
 	price, err := p.o.Pricer.Price(ctx, PriceQuery{Owner: o.Owner, Group: &o.Group, MaxPrice: o.MaxPrice, Reserved: r})
@@ -481,7 +494,7 @@ func (p *Provider) considerOrder(ctx context.Context, o Order) {
 	}
 	p.mu.Lock()
 	st := p.orders[o.ID]
-	st.bidID, st.bidAt, st.settled = id, p.o.Now(), true
+	st.bidID, st.bidAt, st.reason, st.retryAt = id, p.o.Now(), "", time.Time{}
 	p.mu.Unlock()
 	p.log.Info("bid placed", "order", o.ID, "price", price)
 }
@@ -779,6 +792,20 @@ func (p *Provider) authorize(ctx context.Context, caller tx.Address, lease strin
 		return ErrNotOwner
 	}
 	return nil
+}
+
+// Declined returns the orders the provider saw and did not bid on, with
+// the reason (operators read it in logs and tests assert on it).
+func (p *Provider) Declined() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for id, st := range p.orders {
+		if st.bidID == "" && st.reason != "" {
+			out[id] = st.reason
+		}
+	}
+	return out
 }
 
 // Leases lists the leases the daemon runs or waits for, sorted.

@@ -9,6 +9,7 @@ import (
 
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
 	"github.com/deai-network/deai/internal/market/manifest"
+	"github.com/deai-network/deai/internal/market/runtime"
 	"github.com/deai-network/deai/internal/wire"
 )
 
@@ -106,6 +107,8 @@ func (p *Provider) serveManifest(w http.ResponseWriter, r *http.Request) {
 			status, code = http.StatusConflict, "hash_mismatch"
 		case errors.Is(err, ErrBadManifest):
 			status, code = http.StatusUnprocessableEntity, "manifest_mismatch"
+		case errors.Is(err, runtime.ErrInvalid):
+			status, code = http.StatusUnprocessableEntity, "invalid_workload"
 		}
 		writeError(w, status, code, err.Error())
 		return

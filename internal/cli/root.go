@@ -99,7 +99,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newWalletCmd(env),
 		newSubnetCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),
-		newDeployCmd(env),
+		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
 	)
 	return root
 }

@@ -13,7 +13,7 @@
 	VMOVDQU32       coff(R12), t1; \
 	VPDPBUSD        Z20, xr, t1; \
 	VCVTDQ2PS       t1, t1; \
-	VBROADCASTF32X2 dsoff(R13), t2; \
+	VBROADCASTSD    dsoff(R13), t2; \
 	VMULPS          t2, t1, t1; \
 	VADDPS          t1, acc, acc
 

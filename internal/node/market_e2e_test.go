@@ -162,6 +162,18 @@ func (m *marketNet) runProviderWith(rt runtime.Runtime, stateDir string, table m
 		default:
 			stop()
 		}
+		// Leave nothing behind: remove whatever workloads the test left.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		refs, err := rt.List(cctx)
+		for _, ref := range refs {
+			if cerr := rt.Close(cctx, ref); cerr != nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			m.t.Errorf("remove leftover workloads: %v", err)
+		}
 	})
 	return p, stop
 }
@@ -263,9 +275,12 @@ func (m *marketNet) deploySDL(ten *market.Tenant, sdl, msg string, deposit uint6
 	return d
 }
 
-func leaseContainers(t testing.TB, cli *dclient.Client, lease string) []container.Summary {
+// leaseContainers lists the containers of one lease of one runtime
+// instance (lease IDs repeat across tests: each starts a fresh chain).
+func leaseContainers(t testing.TB, cli *dclient.Client, instance, lease string) []container.Summary {
 	t.Helper()
-	cs, err := cli.ContainerList(t.Context(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", runtime.LabelLease+"="+lease))})
+	cs, err := cli.ContainerList(t.Context(), container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", runtime.LabelLease+"="+lease), filters.Arg("label", runtime.LabelInstance+"="+instance))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +322,7 @@ func TestMarketDockerEndToEnd(t *testing.T) {
 	t.Logf("deploy create to a reachable endpoint: %s", time.Since(start).Round(time.Millisecond))
 
 	// The container runs with the limits asked for.
-	cs := leaseContainers(t, cli, d.lease.String())
+	cs := leaseContainers(t, cli, instance, d.lease.String())
 	if len(cs) != 1 {
 		t.Fatalf("%d containers for the lease, want 1", len(cs))
 	}
@@ -370,7 +385,7 @@ func TestMarketDockerEndToEnd(t *testing.T) {
 	stop()
 	p2, _ := m.runProvider(newRT(), state, table)
 	waitFor(t, "the restarted provider to adopt the lease", 10*time.Second, func() bool { return len(p2.Leases()) == 1 })
-	if cs2 := leaseContainers(t, cli, d.lease.String()); len(cs2) != 1 || cs2[0].ID != cs[0].ID {
+	if cs2 := leaseContainers(t, cli, instance, d.lease.String()); len(cs2) != 1 || cs2[0].ID != cs[0].ID {
 		t.Fatalf("after restart: containers %v, want the same %s", cs2, cs[0].ID)
 	}
 	runtimetest.WaitHTTP(ctx, t, d.uri, "hello-from-tenant")
@@ -379,7 +394,7 @@ func TestMarketDockerEndToEnd(t *testing.T) {
 	if err := ten.CloseLease(ctx, d.lease); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the container to be removed", 20*time.Second, func() bool { return len(leaseContainers(t, cli, d.lease.String())) == 0 })
+	waitFor(t, "the container to be removed", 20*time.Second, func() bool { return len(leaseContainers(t, cli, instance, d.lease.String())) == 0 })
 	if err := ten.CloseDeployment(ctx, d.dep); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +422,8 @@ func TestMarketEscrowRunsDry(t *testing.T) {
 	ctx := t.Context()
 	image := runtimetest.BuildEchoImage(ctx, t, cli)
 	m := startMarketNet(t, 200*time.Millisecond)
-	rt, err := runtime.NewDocker(ctx, runtime.DockerOptions{Client: cli, Instance: runtimetest.UniqueName(t, "deai")})
+	instance := runtimetest.UniqueName(t, "deai")
+	rt, err := runtime.NewDocker(ctx, runtime.DockerOptions{Client: cli, Instance: instance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +440,7 @@ func TestMarketEscrowRunsDry(t *testing.T) {
 	if l.State != lmarket.LeaseInsufficientFunds || l.Reason != lmarket.ReasonInsufficientFunds {
 		t.Fatalf("lease %+v, want insufficient_funds with reason 20000", l)
 	}
-	waitFor(t, "the workload to stop", 20*time.Second, func() bool { return len(leaseContainers(t, cli, d.lease.String())) == 0 })
+	waitFor(t, "the workload to stop", 20*time.Second, func() bool { return len(leaseContainers(t, cli, instance, d.lease.String())) == 0 })
 	var dr lmarket.DeploymentResult
 	m.query("/market/deployment/"+d.dep.String(), &dr)
 	if acc := dr.Escrow.Account; acc.Deposited != acc.Transferred+acc.Refunded || acc.Transferred > 500_000 {
@@ -462,7 +478,8 @@ func BenchmarkMarketDeployToEndpoint(b *testing.B) {
 	ctx := b.Context()
 	image := runtimetest.BuildEchoImage(ctx, b, cli)
 	m := startMarketNet(b, 500*time.Millisecond)
-	rt, err := runtime.NewDocker(ctx, runtime.DockerOptions{Client: cli, Instance: runtimetest.UniqueName(b, "deai")})
+	instance := runtimetest.UniqueName(b, "deai")
+	rt, err := runtime.NewDocker(ctx, runtime.DockerOptions{Client: cli, Instance: instance})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -478,7 +495,7 @@ func BenchmarkMarketDeployToEndpoint(b *testing.B) {
 		if err := ten.CloseDeployment(ctx, d.dep); err != nil {
 			b.Fatal(err)
 		}
-		waitFor(b, "teardown", 20*time.Second, func() bool { return len(leaseContainers(b, cli, d.lease.String())) == 0 })
+		waitFor(b, "teardown", 20*time.Second, func() bool { return len(leaseContainers(b, cli, instance, d.lease.String())) == 0 })
 		b.StartTimer()
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/deploy")

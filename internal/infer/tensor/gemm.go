@@ -48,6 +48,11 @@ type gemmBuf struct {
 	xa      []byte  // the VNNI kernel's activations (gemm_vnni.go)
 	dxa     []float32
 	scratch []gemmScratch // one per thread
+	// The vectors xa holds: &vs[0], len(vs) and nb of the MatMul that
+	// packed them (nil: none).
+	packed   *Vec
+	packedN  int
+	packedNB int
 }
 
 // packActs packs the first groups*gemmT vectors of vs (prepared for Q8_0),

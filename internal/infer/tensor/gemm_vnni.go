@@ -44,26 +44,53 @@ func (s *vnniTile) ensure(nb int) {
 // packActsVNNI packs the first groups*vnniT vectors of vs (prepared for
 // Q8_0) into g.xa and g.dxa.
 func (g *gemmBuf) packActsVNNI(vs []Vec, nb, groups int) {
+	g.ensureActsVNNI(nb, groups)
+	for gi := 0; gi < groups; gi++ {
+		g.packGroupVNNI(vs[gi*vnniT:(gi+1)*vnniT], nb, gi)
+	}
+}
+
+// ensureActsVNNI sizes g.xa and g.dxa for groups groups of nb blocks and
+// forgets what they held.
+func (g *gemmBuf) ensureActsVNNI(nb, groups int) {
 	n := groups * nb * vnniT
 	if cap(g.xa) < n*32 {
 		g.xa = make([]byte, n*32)
 		g.dxa = make([]float32, n)
 	}
 	g.xa, g.dxa = g.xa[:n*32], g.dxa[:n]
-	for gi := 0; gi < groups; gi++ {
-		for p := 0; p < vnniT/2; p++ {
-			v0, v1 := &vs[gi*vnniT+2*p], &vs[gi*vnniT+2*p+1]
-			if useVNNI {
-				interleaveQ8VNNI(&v0.q8[0], &v1.q8[0], nb, &g.xa[(gi*nb*4+p)*64])
-			} else {
-				interleaveQ8Go(v0.q8, v1.q8, nb, g.xa[(gi*nb*4+p)*64:])
-			}
+	g.packed = nil
+}
+
+// packedFor reports whether g holds vs packed for nb blocks by the last
+// packActsVNNI of a MatMul and every vector is still quantized (Vec.Set
+// clears that).
+func (g *gemmBuf) packedFor(vs []Vec, nb int) bool {
+	if g.packed != &vs[0] || g.packedN != len(vs) || g.packedNB != nb {
+		return false
+	}
+	for i := range vs {
+		if !vs[i].q8ok {
+			return false
 		}
-		for j := 0; j < vnniT; j++ {
-			d := vs[gi*vnniT+j].q8d
-			for b := 0; b < nb; b++ {
-				g.dxa[(gi*nb+b)*vnniT+j] = d[b]
-			}
+	}
+	return true
+}
+
+// packGroupVNNI packs the vnniT vectors vs (prepared for Q8_0) as group gi.
+func (g *gemmBuf) packGroupVNNI(vs []Vec, nb, gi int) {
+	for p := 0; p < vnniT/2; p++ {
+		v0, v1 := &vs[2*p], &vs[2*p+1]
+		if useVNNI {
+			interleaveQ8VNNI(&v0.q8[0], &v1.q8[0], nb, &g.xa[(gi*nb*4+p)*64])
+		} else {
+			interleaveQ8Go(v0.q8, v1.q8, nb, g.xa[(gi*nb*4+p)*64:])
+		}
+	}
+	for j := 0; j < vnniT; j++ {
+		d := vs[j].q8d
+		for b := 0; b < nb; b++ {
+			g.dxa[(gi*nb+b)*vnniT+j] = d[b]
 		}
 	}
 }

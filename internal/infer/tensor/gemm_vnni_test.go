@@ -149,3 +149,38 @@ func TestGemmVNNIKernelEqualsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulPackedReuse: consecutive MatMuls of the same vectors (the
+// packed activations reused) and of the same Vec values after Set with new
+// data (packed anew) equal MatVec, for both weight types and 1 and 2
+// threads.
+func TestMatMulPackedReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const cols, nv = 288, 20
+	ms := []*Matrix{vnniMatrix(t, r, Q4_0, 12, cols), vnniMatrix(t, r, Q8_0, 9, cols), vnniMatrix(t, r, Q4_0, 16, cols)}
+	for _, threads := range []int{1, 2} {
+		p := NewPool(threads)
+		vs := make([]Vec, nv)
+		for round := 0; round < 3; round++ {
+			xs := make([][]float32, nv)
+			for i := range vs {
+				xs[i] = randVec(r, cols, 1)
+				vs[i].Set(xs[i])
+			}
+			for mi, m := range ms {
+				got := make([]float32, nv*m.Rows)
+				MatMul(p, got, m, vs, m.Rows)
+				for i := range xs {
+					var v Vec
+					v.Set(xs[i])
+					want := make([]float32, m.Rows)
+					withGo(func() { MatVec(nil, want, m, &v) })
+					if diff := cmp.Diff(want, got[i*m.Rows:(i+1)*m.Rows]); diff != "" {
+						t.Fatalf("threads=%d round %d matrix %d vector %d:\n%s", threads, round, mi, i, diff)
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}

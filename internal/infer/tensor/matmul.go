@@ -307,6 +307,35 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 			panic(fmt.Sprintf("tensor: MatMul vector of %d for %d columns", len(vs[i].X), m.Cols))
 		}
 	}
+	t := &mmTask{m: m, vs: vs, dst: dst, stride: stride}
+	if useVNNI && (m.Type == Q8_0 || m.Type == Q4_0) && len(vs) >= vnniT && m.Rows >= vnniR {
+		// Quantize and pack the vectors by group of vnniT on the pool,
+		// unless the last VNNI MatMul packed these same vectors (Vec.Set
+		// since then would have cleared their quantized form).
+		var g *gemmBuf
+		if p != nil {
+			g = &p.gemm
+		} else {
+			g = &gemmBuf{scratch: make([]gemmScratch, 1)}
+		}
+		nb := m.Cols / QK8_0
+		t.gemm, t.groups, t.vnni = g, len(vs)/vnniT, true
+		if !g.packedFor(vs, nb) {
+			g.ensureActsVNNI(nb, t.groups)
+			pt := prepTask{vs: vs, t: vt, g: g, nb: nb, groups: t.groups}
+			chunks := (len(vs) + vnniT - 1) / vnniT
+			if p != nil && len(vs) >= 2*vnniT {
+				p.prep = pt
+				p.parallel(chunks, 1, true, &p.prep)
+				p.prep = prepTask{}
+			} else {
+				pt.run(0, chunks, 0)
+			}
+			g.packed, g.packedN, g.packedNB = &vs[0], len(vs), nb
+		}
+		run(p, m, t, m.Rows*m.Cols*len(vs))
+		return
+	}
 	if p != nil && vt != F32 && len(vs) >= 8 {
 		p.prep = prepTask{vs: vs, t: vt}
 		p.parallel(len(vs), 4, true, &p.prep)
@@ -316,7 +345,6 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 			vs[i].prepare(vt)
 		}
 	}
-	t := &mmTask{m: m, vs: vs, dst: dst, stride: stride}
 	if (m.Type == Q8_0 || m.Type == Q4_0) && len(vs) >= gemmT && m.Rows >= gemmR {
 		var g *gemmBuf
 		if p != nil {
@@ -325,26 +353,37 @@ func MatMul(p *Pool, dst []float32, m *Matrix, vs []Vec, stride int) {
 			g = &gemmBuf{scratch: make([]gemmScratch, 1)}
 		}
 		t.gemm = g
-		if useVNNI && len(vs) >= vnniT && m.Rows >= vnniR {
-			t.groups, t.vnni = len(vs)/vnniT, true
-			g.packActsVNNI(vs, m.Cols/QK8_0, t.groups)
-		} else {
-			t.groups = len(vs) / gemmT
-			g.packActs(vs, m.Cols/QK8_0, t.groups, m.Type == Q4_0)
-		}
+		t.groups = len(vs) / gemmT
+		g.packActs(vs, m.Cols/QK8_0, t.groups, m.Type == Q4_0)
 	}
 	run(p, m, t, m.Rows*m.Cols*len(vs))
 }
 
 // prepTask quantizes vectors [lo, hi) of vs for type t (each vector's own
-// buffers, so threads do not share any).
+// buffers, so threads do not share any). With g set, the range is of groups
+// of vnniT vectors instead, each quantized and, if one of the first groups,
+// packed into g.
 type prepTask struct {
-	vs []Vec
-	t  Type
+	vs         []Vec
+	t          Type
+	g          *gemmBuf
+	nb, groups int
 }
 
 func (p *prepTask) run(lo, hi, _ int) {
-	for i := lo; i < hi; i++ {
-		p.vs[i].prepare(p.t)
+	if p.g == nil {
+		for i := lo; i < hi; i++ {
+			p.vs[i].prepare(p.t)
+		}
+		return
+	}
+	for gi := lo; gi < hi; gi++ {
+		vs := p.vs[gi*vnniT : min((gi+1)*vnniT, len(p.vs))]
+		for i := range vs {
+			vs[i].prepare(p.t)
+		}
+		if gi < p.groups {
+			p.g.packGroupVNNI(vs, p.nb, gi)
+		}
 	}
 }

@@ -897,13 +897,13 @@ leases, so top up before the runway ends.`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			id, err := parseDeploymentArg(env, &f, args[0])
-			if err != nil {
-				return err
-			}
 			amt, err := tx.ParseAmount(args[1])
 			if err != nil {
 				return invalidInput(fmt.Errorf("AMOUNT: %w", err))
+			}
+			id, err := parseDeploymentArg(env, &f, args[0])
+			if err != nil {
+				return err
 			}
 			ten, cl, err := f.signer(ctx, env)
 			if err != nil {

@@ -115,14 +115,34 @@ type providerPlan struct {
 	Region     string              `json:"region,omitempty"`
 	Runtime    string              `json:"runtime"`
 	StateDir   string              `json:"state_dir"`
-	Nodes      []market.Node       `json:"nodes"`
+	Nodes      []nodeJSON          `json:"nodes"`
 	Attributes []lmarket.Attribute `json:"attributes"`
 	Required   []lmarket.Attribute `json:"required_attributes,omitempty"`
 	Pricing    string              `json:"pricing"` // "table" or the script's path
-	PriceTable *market.PriceTable  `json:"price_table,omitempty"`
+	PriceTable *priceJSON          `json:"price_table,omitempty"`
 	BidDeposit uint64              `json:"bid_deposit"`
 
+	nodes  []market.Node
+	table  *market.PriceTable
 	pricer market.Pricer
+}
+
+// nodeJSON is an inventory node in output; GPUs in attribute form.
+type nodeJSON struct {
+	Name         string   `json:"name"`
+	CPUMilli     uint64   `json:"cpu_milli"`
+	MemoryBytes  uint64   `json:"memory_bytes"`
+	StorageBytes uint64   `json:"storage_bytes"`
+	GPUs         []string `json:"gpus,omitempty"`
+}
+
+// priceJSON is the price table in output (udeai per block).
+type priceJSON struct {
+	CPUCore   float64            `json:"cpu_core"`
+	MemoryGiB float64            `json:"memory_gib"`
+	Endpoint  float64            `json:"endpoint"`
+	Storage   map[string]float64 `json:"storage"`
+	GPU       map[string]float64 `json:"gpu"`
 }
 
 func planProvider(cfg config.Provider, path string) (*providerPlan, error) {
@@ -132,9 +152,16 @@ func planProvider(cfg config.Provider, path string) (*providerPlan, error) {
 	}
 	pl := &providerPlan{
 		Config: path, Key: cfg.Key, HostURI: cfg.HostURI, Listen: cfg.Listen, Region: cfg.Region,
-		Runtime: cfg.Runtime, StateDir: cfg.StateDir, Nodes: nodes,
+		Runtime: cfg.Runtime, StateDir: cfg.StateDir, nodes: nodes,
 		Attributes: providerAttributes(cfg.Attributes, nodes), Required: sortedAttributes(cfg.RequiredAttributes),
 		BidDeposit: cfg.BidDeposit,
+	}
+	for _, n := range nodes {
+		nj := nodeJSON{Name: n.Name, CPUMilli: n.CPUMilli, MemoryBytes: n.MemoryBytes, StorageBytes: n.StorageBytes}
+		for _, d := range n.GPUs {
+			nj.GPUs = append(nj.GPUs, d.Attr().String())
+		}
+		pl.Nodes = append(pl.Nodes, nj)
 	}
 	for _, a := range append(slices.Clone(pl.Attributes), pl.Required...) {
 		if err := lmarket.ValidAttrKey(a.Key, false); err != nil {
@@ -152,7 +179,8 @@ func planProvider(cfg config.Provider, path string) (*providerPlan, error) {
 		if err := t.Validate(); err != nil {
 			return nil, &exitError{code: 2, err: fmt.Errorf("provider config %s: [price]: %w", path, err)}
 		}
-		pl.Pricing, pl.PriceTable, pl.pricer = "table", &t, &t
+		pl.Pricing, pl.table, pl.pricer = "table", &t, &t
+		pl.PriceTable = &priceJSON{CPUCore: t.CPUCore, MemoryGiB: t.MemoryGiB, Endpoint: t.Endpoint, Storage: t.Storage, GPU: t.GPU}
 	}
 	return pl, nil
 }
@@ -174,7 +202,14 @@ func priceTable(p config.ProviderPrice) market.PriceTable {
 	}
 	maps.Copy(t.Storage, p.Storage)
 	for k, v := range p.GPU {
-		t.GPU[strings.ToLower(k)] = v
+		// Models match in lower case; a "model.ram" key keeps its RAM as
+		// written (80Gi).
+		model, ram, ok := strings.Cut(k, ".")
+		k = strings.ToLower(model)
+		if ok {
+			k += "." + ram
+		}
+		t.GPU[k] = v
 	}
 	return t
 }
@@ -404,13 +439,16 @@ func runProvider(ctx context.Context, env *Env, f *providerFlags) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Runtime == "exec" && len(f.execAllow) == 0 {
+		return invalidInput(errors.New("runtime exec: pass --exec-allow with the binaries tenants may run (an absolute path, a glob, a directory ending in /, or *); the exec runtime runs them on this host and allows none by default"))
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	key, err := env.loadKey(cfg.Key, f.passFile)
 	if err != nil {
 		return fmt.Errorf("provider key %q (key in %s): %w", cfg.Key, path, err)
 	}
 	pl.Address = key.Address().String()
-	inv, err := market.NewInventory(pl.Nodes)
+	inv, err := market.NewInventory(pl.nodes)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -479,7 +517,7 @@ func writeProviderPlan(w io.Writer, pl *providerPlan) error {
 		if len(n.GPUs) > 0 {
 			kinds := map[string]int{}
 			for _, d := range n.GPUs {
-				kinds[d.Attr().String()]++
+				kinds[d]++
 			}
 			var parts []string
 			for _, k := range slices.Sorted(maps.Keys(kinds)) {

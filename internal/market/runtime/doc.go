@@ -21,11 +21,23 @@
 //     deai.lease.name, deai.service and deai.replica; Kubernetes objects the
 //     labels deai.network=true, deai.network/lease, deai.network/service and
 //     deai.network/lease.{owner,dseq,gseq,oseq,provider}.
+//   - Services reach each other by service name on the container port
+//     (Docker network alias, Kubernetes ClusterIP Service); global ports are
+//     published on a host port reported in Status (Docker: random port on
+//     PublishIP, exec: free port, Kubernetes: NodePort).
+//   - The exec runtime's image is "exec" (run command+args as given) or an
+//     absolute path to a binary; binaries must be on its allow list. It
+//     passes PORT, DEAI_PORT_<port> and DEAI_VOLUME_<NAME>.
+//   - Logs lines are prefixed "[<service>-<replica>] " ("[<pod>] " on
+//     Kubernetes).
 //
 // Usage is metered for usage-billed leases: CPU time and GPU allocation are
 // cumulative counters, memory is sampled and integrated (call Run so samples
 // are taken regularly). See each implementation for what is enforced and
 // what is only metered.
+//
+// runtimetest holds the test helpers (echo server binary and image, Docker
+// client, Memory, an in-memory twin of Runtime for the provider's tests).
 //
 // This package depends on the manifest and ledger market types, the Docker
 // Engine client and client-go; it must not depend on other services.

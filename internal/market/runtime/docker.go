@@ -104,6 +104,13 @@ type DockerOptions struct {
 // Volumes: class ram is a tmpfs of the volume's size; persistent volumes
 // are named volumes kept across Deploy updates and removed by Close; other
 // mounted volumes are anonymous and go with their container.
+//
+// Names: network <instance>-<lease name>, containers
+// <instance>-<lease name>-<service>-<replica>, reachable inside the lease by
+// the alias <service> on their container ports. Containers get the env of
+// LeaseEnv plus DEAI_REPLICA. Status counts as Replicas the replica
+// containers present (Deploy creates exactly Count of them); Ready is
+// running and, for images with a HEALTHCHECK, healthy.
 type Docker struct {
 	cli   *client.Client
 	opts  DockerOptions

@@ -902,6 +902,8 @@ func (e *Exec) noteExit(l LeaseRef, r *execReplica) bool {
 	}
 	if r.exited != nil {
 		<-r.exited // dead (or a zombie), so the reaper returns promptly
+	} else {
+		reap(r.PID)
 	}
 	r.LastError = exitReason(r)
 	if r.killed != "" {

@@ -124,3 +124,11 @@ func killGroup(pgid int, force bool) error {
 	}
 	return nil
 }
+
+// reap collects pid's exit status if it is a zombie child of this process
+// (an adopted replica re-parented to a provider running as pid 1); for any
+// other pid it does nothing.
+func reap(pid int) {
+	var ws unix.WaitStatus
+	unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+}

@@ -42,3 +42,5 @@ func limitFSize(v uint64) rlimit  { return rlimit{"fsize", 0, v} }
 func procAttr() *syscall.SysProcAttr { return nil }
 
 func killGroup(pgid int, force bool) error { return errNoProc }
+
+func reap(pid int) {}

@@ -523,7 +523,7 @@ func TestMarketCLI(t *testing.T) {
 	// Bad input before the lease: a bid that does not exist, a bid ID
 	// that does not parse.
 	h.fails("does not exist", "lease", "create", created.Deployment+"/1/7/"+provAddr)
-	h.fails("parse bid id", "lease", "create", created.Deployment+"/1/1/deai1notanaddress")
+	h.fails("provider: parse address", "lease", "create", created.Deployment+"/1/1/deai1notanaddress")
 
 	// lease create: the manifest reaches the provider and the URI answers.
 	var leases []leaseCreatedJSON
@@ -651,7 +651,7 @@ func TestMarketCLI(t *testing.T) {
 		t.Errorf("manifest file after close: %v", err)
 	}
 	h.fails("want active", "deploy", "deposit", dseq, "1deai")
-	h.fails("not found", "deploy", "status", dev+"/999999")
+	h.fails("does not exist", "deploy", "status", dev+"/999999")
 
 	prov.stop(t)
 }

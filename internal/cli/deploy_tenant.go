@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -121,7 +122,8 @@ func marketErr(what string, err error) error {
 	var pe *cmarket.ProviderError
 	switch {
 	case errors.As(err, &te):
-		return invalidInput(fmt.Errorf("%s: rejected by the ledger: %s (code %d %s)", what, te.Log, te.Code, module.Reason(te.Code)))
+		// The ledger's log names the operation and the object already.
+		return invalidInput(fmt.Errorf("rejected by the ledger: %s (code %d %s)", te.Log, te.Code, module.Reason(te.Code)))
 	case cmarket.NotFound(err):
 		return invalidInput(fmt.Errorf("%s: %w", what, err))
 	case errors.As(err, &pe) && pe.Status/100 == 4:
@@ -581,18 +583,19 @@ type deployStatus struct {
 
 // escrowStatus is the escrow with its runway as of the latest block.
 type escrowStatus struct {
-	State        string    `json:"state"`
-	Funds        tx.Amount `json:"funds"` // left after what the per-block leases owe at as_of
-	Deposited    tx.Amount `json:"deposited"`
-	Transferred  tx.Amount `json:"transferred"`
-	Refunded     tx.Amount `json:"refunded"`
-	BlockRate    tx.Amount `json:"block_rate"` // per-block leases, udeai per block
-	UsageCap     tx.Amount `json:"usage_cap"`  // most the usage-billed leases cost per block
-	AsOf         uint64    `json:"as_of"`
-	DryHeight    uint64    `json:"dry_height,omitempty"`
-	RunwayBlocks *uint64   `json:"runway_blocks"` // null: nothing burns
-	BlockTime    string    `json:"block_time,omitempty"`
-	RunwayTime   string    `json:"runway_time,omitempty"` // runway_blocks × block_time
+	State         string    `json:"state"`
+	Funds         tx.Amount `json:"funds"` // left after what the per-block leases owe at as_of
+	Deposited     tx.Amount `json:"deposited"`
+	Transferred   tx.Amount `json:"transferred"`
+	Refunded      tx.Amount `json:"refunded"`
+	BlockRate     tx.Amount `json:"block_rate"` // per-block leases, udeai per block
+	UsageCap      tx.Amount `json:"usage_cap"`  // most the usage-billed leases cost per block
+	AsOf          uint64    `json:"as_of"`
+	DryHeight     uint64    `json:"dry_height,omitempty"`
+	RunwayBlocks  *uint64   `json:"runway_blocks"`            // null: nothing burns
+	BlockTime     string    `json:"block_time,omitempty"`     // recent average, e.g. "500ms"
+	RunwaySeconds *uint64   `json:"runway_seconds,omitempty"` // runway_blocks × block_time
+	RunwayTime    string    `json:"runway_time,omitempty"`    // the same, for people: "31d 4h"
 }
 
 func escrowStatusOf(e market.EscrowResult, blockTime time.Duration) escrowStatus {
@@ -601,7 +604,9 @@ func escrowStatusOf(e market.EscrowResult, blockTime time.Duration) escrowStatus
 	if blockTime > 0 {
 		s.BlockTime = blockTime.String()
 		if e.RunwayBlocks != nil {
-			s.RunwayTime = (time.Duration(*e.RunwayBlocks) * blockTime).Round(time.Second).String()
+			d := time.Duration(min(*e.RunwayBlocks, uint64(math.MaxInt64/blockTime))) * blockTime
+			secs := uint64(d / time.Second)
+			s.RunwaySeconds, s.RunwayTime = &secs, humanDuration(d)
 		}
 	}
 	return s
@@ -626,6 +631,21 @@ func writeEscrow(w io.Writer, e escrowStatus) {
 	if e.DryHeight > 0 {
 		fmt.Fprintf(w, "  runs dry at height %d unless topped up (deai deploy deposit)\n", e.DryHeight)
 	}
+}
+
+// humanDuration writes d for people: "45s", "12m 5s", "3h 20m", "31d 4h".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	days, h, m, sec := d/(24*time.Hour), d%(24*time.Hour)/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm %ds", m, sec)
+	}
+	return fmt.Sprintf("%ds", sec)
 }
 
 // blockTime estimates the chain's block interval from the last 100 blocks.
@@ -935,7 +955,12 @@ func printEscrowChange(ctx context.Context, env *Env, ten *cmarket.Tenant, cl ch
 	}
 	res := escrowChanged{Deployment: id.String(), State: d.State.String(), Amount: amt, Escrow: escrowStatusOf(esc, bt)}
 	return env.Print(res, func(w io.Writer) error {
-		fmt.Fprintf(w, "%s deployment %s (%s)\n", verb, res.Deployment, res.State)
+		if d.State == market.DeploymentClosed {
+			e := res.Escrow
+			_, err := fmt.Fprintf(w, "deployment %s closed at height %d: %s paid to providers, %s refunded\n", res.Deployment, d.ClosedAt, e.Transferred.DEAI(), e.Refunded.DEAI())
+			return err
+		}
+		fmt.Fprintf(w, "%s deployment %s\n", verb, res.Deployment)
 		writeEscrow(w, res.Escrow)
 		return nil
 	})

@@ -45,7 +45,16 @@ type leaseRow struct {
 	CreatedAt  uint64    `json:"created_at"`
 	ClosedAt   uint64    `json:"closed_at,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
-	Withdrawn  tx.Amount `json:"withdrawn"` // paid out to the provider so far
+	Withdrawn  tx.Amount `json:"withdrawn"`       // paid out to the provider so far
+	Usage      *usageRow `json:"usage,omitempty"` // usage billing: the totals the provider reported
+}
+
+// usageRow is what a usage-billed lease's provider reported in all.
+type usageRow struct {
+	Reports          uint64 `json:"reports"`
+	CPUMilliSeconds  uint64 `json:"cpu_milli_seconds"`
+	MemoryMiBSeconds uint64 `json:"memory_mib_seconds"`
+	GPUSeconds       uint64 `json:"gpu_seconds"`
 }
 
 func leaseRowOf(l market.Lease) leaseRow {
@@ -53,6 +62,9 @@ func leaseRowOf(l market.Lease) leaseRow {
 		Price: l.Price, Billing: billingName(l.Billing), CreatedAt: l.CreatedAt, ClosedAt: l.ClosedAt, Withdrawn: l.Withdrawn}
 	if l.Reason != market.ReasonNone {
 		r.Reason = l.Reason.String()
+	}
+	if u := l.Usage; u != nil {
+		r.Usage = &usageRow{Reports: u.Seq, CPUMilliSeconds: u.TotalCPU, MemoryMiBSeconds: u.TotalMemory, GPUSeconds: u.TotalGPU}
 	}
 	return r
 }
@@ -406,6 +418,10 @@ func newLeaseStatusCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(w, "lease %s\n  %s since height %d, %d udeai per block (billed %s), %s paid out\n", res.ID, res.State, res.CreatedAt, res.Price, res.Billing, res.Withdrawn.DEAI())
 				if res.ClosedAt > 0 {
 					fmt.Fprintf(w, "  closed at height %d: %s\n", res.ClosedAt, res.Reason)
+				}
+				if u := res.Usage; u != nil {
+					fmt.Fprintf(w, "  usage reported (%d reports): %s cpu-seconds, %d MiB-seconds of memory, %d gpu-seconds\n",
+						u.Reports, formatCores(u.CPUMilliSeconds), u.MemoryMiBSeconds, u.GPUSeconds)
 				}
 				if res.HostURI != "" {
 					fmt.Fprintf(w, "  provider %s at %s\n", res.Provider, res.HostURI)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -385,8 +386,9 @@ type (
 		AsOf         uint64  `json:"as_of"`
 		DryHeight    uint64  `json:"dry_height"`
 		RunwayBlocks *uint64 `json:"runway_blocks"`
-		BlockTime    string  `json:"block_time"`
-		RunwayTime   string  `json:"runway_time"`
+		BlockTime     string  `json:"block_time"`
+		RunwaySeconds *uint64 `json:"runway_seconds"`
+		RunwayTime    string  `json:"runway_time"`
 	}
 	statusJSON struct {
 		Deployment   string
@@ -564,9 +566,14 @@ func TestMarketCLI(t *testing.T) {
 	h.jsonOK(&st, "deploy", "status", dseq)
 	e := st.Escrow
 	if st.State != "active" || len(st.Leases) != 1 || st.Leases[0].ID != lease || e.BlockRate != "12" || e.RunwayBlocks == nil ||
-		*e.RunwayBlocks != atoi(t, e.Funds)/12 || e.RunwayTime == "" || e.BlockTime == "" || e.DryHeight != e.AsOf+*e.RunwayBlocks+1 ||
-		st.ManifestFile != created.ManifestFile {
+		*e.RunwayBlocks != atoi(t, e.Funds)/12 || e.DryHeight != e.AsOf+*e.RunwayBlocks+1 || st.ManifestFile != created.ManifestFile {
 		t.Errorf("deploy status = %+v (runway %v)", st, e.RunwayBlocks)
+	}
+	// The runway in time is at the chain's block interval (200ms here).
+	bt, err := time.ParseDuration(e.BlockTime)
+	if err != nil || bt < 100*time.Millisecond || bt > time.Second || e.RunwaySeconds == nil ||
+		*e.RunwaySeconds != uint64((time.Duration(*e.RunwayBlocks)*bt)/time.Second) || !regexp.MustCompile(`^(\d+d \d+h|\d+h \d+m)$`).MatchString(e.RunwayTime) {
+		t.Errorf("runway %d blocks at block time %q: %v seconds, %q", *e.RunwayBlocks, e.BlockTime, e.RunwaySeconds, e.RunwayTime)
 	}
 	if out := h.textOK("deploy", "status", created.Deployment); !strings.Contains(out, "burn rate: 12 udeai per block") || !strings.Contains(out, "runway:") {
 		t.Errorf("deploy status text:\n%s", out)

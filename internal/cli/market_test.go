@@ -378,14 +378,14 @@ type (
 		}
 	}
 	escrowJSON struct {
-		State        string
-		Funds        string
-		Deposited    string
-		Refunded     string
-		BlockRate    string  `json:"block_rate"`
-		AsOf         uint64  `json:"as_of"`
-		DryHeight    uint64  `json:"dry_height"`
-		RunwayBlocks *uint64 `json:"runway_blocks"`
+		State         string
+		Funds         string
+		Deposited     string
+		Refunded      string
+		BlockRate     string  `json:"block_rate"`
+		AsOf          uint64  `json:"as_of"`
+		DryHeight     uint64  `json:"dry_height"`
+		RunwayBlocks  *uint64 `json:"runway_blocks"`
 		BlockTime     string  `json:"block_time"`
 		RunwaySeconds *uint64 `json:"runway_seconds"`
 		RunwayTime    string  `json:"runway_time"`

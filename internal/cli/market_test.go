@@ -561,6 +561,29 @@ func TestMarketCLI(t *testing.T) {
 		t.Errorf("lease logs -o json: exit %d %q %q", code, out, errOut)
 	}
 
+	// lease logs --follow streams new lines until interrupted.
+	fctx, stopFollow := context.WithCancel(t.Context())
+	var fout, ferr syncBuffer
+	followed := make(chan int, 1)
+	go func() {
+		followed <- cli.Run(fctx, []string{"lease", "logs", lease, "--follow", "--tail", "1", "--home", h.home}, strings.NewReader(""), &fout, &ferr)
+	}()
+	waitUntil(t, "a followed request line", 30*time.Second, func() bool {
+		if resp, err := http.Get(uri + "followed"); err == nil {
+			resp.Body.Close()
+		}
+		return strings.Contains(fout.String(), "echo request GET /followed")
+	})
+	stopFollow()
+	select {
+	case code := <-followed:
+		if code != 0 {
+			t.Errorf("lease logs --follow: exit %d after interrupt: %s", code, ferr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("lease logs --follow did not end within 10s of the interrupt")
+	}
+
 	// deploy status: the lease, the burn rate and the runway.
 	var st statusJSON
 	h.jsonOK(&st, "deploy", "status", dseq)

@@ -3,8 +3,8 @@ package tensor
 // AttnScratch is one thread's scratch for AttendBlock; the zero value is
 // ready to use.
 type AttnScratch struct {
-	qT, s, o, zero []float32
-	masks          []uint16
+	qT, s, o []float32
+	masks    []uint16
 }
 
 // AttnBlockMax is the most queries AttendBlock takes at once.
@@ -59,23 +59,7 @@ func attendBlockAVX512(q []float32, qStride, nq, hd int, k, v []float32, kvStrid
 	}
 	qT, o, masks := sc.qT[:hd*AttnBlockMax], sc.o[:hd*AttnBlockMax], sc.masks[:n]
 	// qT[i*16+l] = q_l[i]; lanes without a query are zero.
-	if cap(sc.zero) < hd {
-		sc.zero = make([]float32, hd)
-	}
-	var rows [AttnBlockMax][]float32
-	for l := range rows {
-		if l < nq {
-			rows[l] = q[l*qStride : l*qStride+hd]
-		} else {
-			rows[l] = sc.zero[:hd]
-		}
-	}
-	for i := 0; i < hd; i++ {
-		d := (*[AttnBlockMax]float32)(qT[i*AttnBlockMax:])
-		for l := range d {
-			d[l] = rows[l][i]
-		}
-	}
+	gatherQ16AVX512(&q[0], qStride, nq, hd, &qT[0])
 	// masks[j]: the lanes whose query attends position j.
 	valid := uint16(1<<nq - 1)
 	for j := range masks {
@@ -91,14 +75,6 @@ func attendBlockAVX512(q []float32, qStride, nq, hd int, k, v []float32, kvStrid
 		return false
 	}
 	accumQ16AVX512(&s[0], &v[0], hd, kvStride, n, &masks[0], &o[0])
-	for l := 0; l < nq; l++ {
-		rows[l] = out[l*outStride : l*outStride+hd]
-	}
-	for c := 0; c < hd; c++ {
-		oc := (*[AttnBlockMax]float32)(o[c*AttnBlockMax:])
-		for l := 0; l < nq; l++ {
-			rows[l][c] = oc[l]
-		}
-	}
+	scatterQ16AVX512(&o[0], hd, nq, &out[0], outStride)
 	return true
 }

@@ -627,3 +627,67 @@ qvnonfinite:
 	VZEROUPPER
 	MOVB $0, finite+24(FP)
 	RET
+
+// func gatherQ16AVX512(q *float32, qStride, nq, hd int, qT *float32)
+// qT[16i+l] = q[l*qStride+i] for i < hd, l < nq; 0 for the lanes l ≥ nq.
+TEXT ·gatherQ16AVX512(SB), NOSPLIT, $0-40
+	MOVQ    q+0(FP), SI
+	MOVQ    qStride+8(FP), AX
+	MOVQ    nq+16(FP), BX
+	MOVQ    hd+24(FP), CX
+	MOVQ    qT+32(FP), DI
+	// Z1 = l*qStride, K2 = the lanes l < nq.
+	VPBROADCASTD AX, Z2
+	MOVQ         $0x0706050403020100, AX
+	VMOVQ        AX, X3
+	MOVQ         $0x0f0e0d0c0b0a0908, AX
+	VPINSRQ      $1, AX, X3, X3
+	VPMOVZXBD    X3, Z1
+	VPMULLD      Z2, Z1, Z1
+	MOVL         $1, AX
+	SHLXL        BX, AX, AX
+	DECL         AX
+	KMOVW        AX, K2
+
+gqloop:
+	KMOVW       K2, K1
+	VXORPS      Z0, Z0, Z0
+	VGATHERDPS  (SI)(Z1*4), K1, Z0
+	VMOVUPS     Z0, 0(DI)
+	ADDQ        $4, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         gqloop
+	VZEROUPPER
+	RET
+
+// func scatterQ16AVX512(o *float32, hd, nq int, out *float32, outStride int)
+// out[l*outStride+c] = o[16c+l] for c < hd, l < nq.
+TEXT ·scatterQ16AVX512(SB), NOSPLIT, $0-40
+	MOVQ         o+0(FP), SI
+	MOVQ         hd+8(FP), CX
+	MOVQ         nq+16(FP), BX
+	MOVQ         out+24(FP), DI
+	MOVQ         outStride+32(FP), AX
+	VPBROADCASTD AX, Z2
+	MOVQ         $0x0706050403020100, AX
+	VMOVQ        AX, X3
+	MOVQ         $0x0f0e0d0c0b0a0908, AX
+	VPINSRQ      $1, AX, X3, X3
+	VPMOVZXBD    X3, Z1
+	VPMULLD      Z2, Z1, Z1
+	MOVL         $1, AX
+	SHLXL        BX, AX, AX
+	DECL         AX
+	KMOVW        AX, K2
+
+sqloop:
+	KMOVW       K2, K1
+	VMOVUPS     0(SI), Z0
+	VSCATTERDPS Z0, K1, (DI)(Z1*4)
+	ADDQ        $64, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JNZ         sqloop
+	VZEROUPPER
+	RET

@@ -279,3 +279,9 @@ func swigluAVX512(gs, u *float32, n int) (done int)
 
 //go:noescape
 func quantQ8_0AVX512(x *float32, dst *byte, nb int) (finite bool)
+
+//go:noescape
+func gatherQ16AVX512(q *float32, qStride, nq, hd int, qT *float32)
+
+//go:noescape
+func scatterQ16AVX512(o *float32, hd, nq int, out *float32, outStride int)

@@ -75,3 +75,7 @@ func accumQ16AVX512(p, v *float32, hd, stride, n int, masks *uint16, o *float32)
 func swigluAVX512(gs, u *float32, n int) (done int) { panic("unreachable") }
 
 func quantQ8_0AVX512(x *float32, dst *byte, nb int) (finite bool) { panic("unreachable") }
+
+func gatherQ16AVX512(q *float32, qStride, nq, hd int, qT *float32) { panic("unreachable") }
+
+func scatterQ16AVX512(o *float32, hd, nq int, out *float32, outStride int) { panic("unreachable") }

@@ -98,6 +98,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newGatewayCmd(env),
 		newWalletCmd(env),
 		newSubnetCmd(env),
+		newAuditCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),
 		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
 	)

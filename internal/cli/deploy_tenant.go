@@ -758,6 +758,8 @@ type manifestSent struct {
 	HostURI  string `json:"host_uri,omitempty"`
 	Sent     bool   `json:"sent"`
 	Error    string `json:"error,omitempty"`
+
+	err error
 }
 
 // sendManifest delivers m to the provider of each lease (once per
@@ -775,7 +777,7 @@ func sendManifest(ctx context.Context, ten *cmarket.Tenant, dseq uint64, m manif
 				_, err = pc.SendManifest(ctx, dseq, m)
 			}
 			if err != nil {
-				r.Error = err.Error()
+				r.Error, r.err = err.Error(), err
 			} else {
 				r.Sent = true
 			}
@@ -800,7 +802,9 @@ func writeSent(w io.Writer, sent []manifestSent) {
 func sendFailed(sent []manifestSent) error {
 	for _, s := range sent {
 		if !s.Sent {
-			return fmt.Errorf("the manifest did not reach the provider of lease %s: %s", s.Lease, s.Error)
+			// A provider's 4xx (a manifest it cannot run) is the
+			// tenant's input: exit 2.
+			return marketErr("the manifest did not reach the provider of lease "+s.Lease, s.err)
 		}
 	}
 	return nil

@@ -249,7 +249,8 @@ URIs it is reached at.`,
 				return err
 			}
 			if err := sendFailed(sent); err != nil {
-				return fmt.Errorf("%w; the lease is paid for: retry with `deai deploy update` or close it with `deai lease close`", err)
+				fmt.Fprintln(env.Stderr, "the lease is paid for: fix the SDL and `deai deploy update` it, or `deai lease close` the lease")
+				return err
 			}
 			return waitErr
 		},

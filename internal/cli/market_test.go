@@ -683,6 +683,14 @@ func TestMarketCLI(t *testing.T) {
 	h.fails("want active", "deploy", "deposit", dseq, "1deai")
 	h.fails("does not exist", "deploy", "status", dev+"/999999")
 
+	// A manifest the provider cannot run (an image it does not have): the
+	// provider's refusal, exit 2.
+	missing := exampleSDL(t, "echo.yaml", "deai-echo:latest", "deai-no-such-image:1")
+	h.jsonOK(&created, "deploy", "create", missing, "--wait-bids", "30s")
+	dseq = strconv.FormatUint(created.DSeq, 10)
+	h.fails("is not on this docker host", "lease", "create", "--cheapest", dseq)
+	h.jsonOK(&dc, "deploy", "close", dseq)
+
 	prov.stop(t)
 }
 

@@ -460,8 +460,8 @@ func TestMarketCLI(t *testing.T) {
 	instance := runtimetest.UniqueName(t, "deai")
 	t.Cleanup(func() { removeDockerInstance(t, dcli, instance) })
 	listen := strings.TrimPrefix(addrs[2], "tcp://")
-	prov := h.startProvider(fmt.Sprintf(dockerProviderTOML, listen, "docker", t.TempDir()),
-		"--passphrase-file", provPass, "--docker-instance", instance)
+	provTOML := fmt.Sprintf(dockerProviderTOML, listen, "docker", t.TempDir())
+	prov := h.startProvider(provTOML, "--passphrase-file", provPass, "--docker-instance", instance)
 	if prov.started.Address != provAddr || prov.started.Runtime != "docker" || prov.started.Listening != listen {
 		t.Fatalf("provider started as %+v, want %s on docker at %s", prov.started, provAddr, listen)
 	}
@@ -560,6 +560,16 @@ func TestMarketCLI(t *testing.T) {
 	if first, _, _ := strings.Cut(out, "\n"); code != 0 || json.Unmarshal([]byte(first), &line) != nil || line.Source != "web-0" || line.Line == "" {
 		t.Errorf("lease logs -o json: exit %d %q %q", code, out, errOut)
 	}
+
+	// A provider restart keeps the workload: the same URI answers, and the
+	// new daemon serves the lease's status.
+	prov.stop(t)
+	prov = h.startProvider(provTOML, "--passphrase-file", provPass, "--docker-instance", instance)
+	runtimetest.WaitHTTP(ctx, t, uri, "hello-from-deai")
+	waitUntil(t, "the restarted provider to serve the lease", 20*time.Second, func() bool {
+		code, _, _ := h.run("lease", "status", lease)
+		return code == 0
+	})
 
 	// lease logs --follow streams new lines until interrupted.
 	fctx, stopFollow := context.WithCancel(t.Context())
@@ -722,6 +732,17 @@ func TestMarketCLIExec(t *testing.T) {
 		t.Fatalf("provider runtime %q, want exec", prov.started.Runtime)
 	}
 	sdl := exampleSDL(t, "echo-exec.yaml", "/usr/local/bin/deai-echo", bin)
+
+	// An order the provider will not bid on: deploy create says so after
+	// --wait-bids (exit 1), preflight says why.
+	elsewhere := exampleSDL(t, "echo-exec.yaml", "/usr/local/bin/deai-echo", bin, "region: local", "region: mars")
+	code, out, errOut := h.run("deploy", "create", elsewhere, "--wait-bids", "2s", "--deposit", "1deai")
+	if code != 1 || !strings.Contains(out, "no bids yet") || !strings.Contains(errOut, "deai deploy preflight") {
+		t.Errorf("deploy create without bids: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out := h.textOK("deploy", "preflight", elsewhere); !strings.Contains(out, "no bid: provider lacks attribute region=mars") {
+		t.Errorf("preflight of an order for another region:\n%s", out)
+	}
 	var created createdJSON
 	h.jsonOK(&created, "deploy", "create", sdl, "--wait-bids", "30s")
 	if len(created.Bids) != 1 || created.Bids[0].Provider != provAddr {

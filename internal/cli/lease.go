@@ -146,6 +146,7 @@ func newLeaseCreateCmd(env *Env) *cobra.Command {
 		f        tenantFlags
 		cheapest string
 		sdl      string
+		claims   []string
 		wait     time.Duration
 	)
 	cmd := &cobra.Command{
@@ -211,7 +212,10 @@ URIs it is reached at.`,
 				}
 				bids = []market.Bid{b}
 			}
-			m, err := leaseManifest(ctx, env, ten, dep, sdl)
+			if len(claims) > 0 && sdl == "" {
+				return invalidInput(errors.New("--gpu-claim goes with --sdl (the saved manifest has the claims of deploy create already)"))
+			}
+			m, err := leaseManifest(ctx, env, ten, dep, sdl, claims)
 			if err != nil {
 				return err
 			}
@@ -258,16 +262,17 @@ URIs it is reached at.`,
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&cheapest, "cheapest", "", "accept the cheapest open bid on every open order of this deployment")
 	cmd.Flags().StringVar(&sdl, "sdl", "", "the SDL the deployment was created from, when this home has not saved its manifest")
+	cmd.Flags().StringArrayVar(&claims, "gpu-claim", nil, "with --sdl: the SERVICE=FILE DRA claims the deployment was created with (repeat)")
 	cmd.Flags().DurationVar(&wait, "wait", 2*time.Minute, "wait this long for every service to run (0: do not wait)")
 	return cmd
 }
 
 // leaseManifest is the manifest to send for dep: from --sdl or the saved
 // one, checked against the deployment's hash on chain.
-func leaseManifest(ctx context.Context, env *Env, ten *cmarket.Tenant, dep market.DeploymentID, sdl string) (manifest.Manifest, error) {
+func leaseManifest(ctx context.Context, env *Env, ten *cmarket.Tenant, dep market.DeploymentID, sdl string, claims []string) (manifest.Manifest, error) {
 	var m manifest.Manifest
 	if sdl != "" {
-		df, err := readDeployFile(env, sdl, nil)
+		df, err := readDeployFile(env, sdl, claims)
 		if err != nil {
 			return m, err
 		}

@@ -698,7 +698,14 @@ func TestMarketCLI(t *testing.T) {
 	missing := exampleSDL(t, "echo.yaml", "deai-echo:latest", "deai-no-such-image:1")
 	h.jsonOK(&created, "deploy", "create", missing, "--wait-bids", "30s")
 	dseq = strconv.FormatUint(created.DSeq, 10)
-	h.fails("is not on this docker host", "lease", "create", "--cheapest", dseq)
+	// Without the saved manifest, lease create wants the SDL, and checks
+	// its hash against the chain before leasing.
+	if err := os.Remove(created.ManifestFile); err != nil {
+		t.Fatal(err)
+	}
+	h.fails("pass --sdl FILE", "lease", "create", "--cheapest", dseq)
+	h.fails("on chain", "lease", "create", "--cheapest", dseq, "--sdl", sdl)
+	h.fails("is not on this docker host", "lease", "create", "--cheapest", dseq, "--sdl", missing)
 	h.jsonOK(&dc, "deploy", "close", dseq)
 
 	prov.stop(t)

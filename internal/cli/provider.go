@@ -65,23 +65,15 @@ anything. An invalid provider.toml exits with status 2.`,
 		},
 	}
 	f.nf.register(cmd)
-	f.register(cmd.Flags())
-	addPassphraseFlag(cmd, &f.passFile)
-	cmd.AddCommand(newProviderInitConfigCmd(env), newProviderCheckConfigCmd(env))
-	return cmd
-}
-
-type flagSet interface {
-	StringVar(p *string, name, value, usage string)
-	StringArrayVar(p *[]string, name string, value []string, usage string)
-}
-
-func (f *providerFlags) register(fs flagSet) {
+	fs := cmd.Flags()
 	fs.StringVar(&f.configPath, "config", "", "provider file (default: <home>/config/provider.toml)")
 	fs.StringArrayVar(&f.execAllow, "exec-allow", nil,
 		`binaries the exec runtime may run: an absolute path, a glob, a directory ending in "/", or "*" (repeat)`)
 	fs.StringVar(&f.dockerInstance, "docker-instance", runtime.DefaultInstance,
 		"Docker runtime: prefix of container and network names; the daemon adopts only its own instance's leases")
+	addPassphraseFlag(cmd, &f.passFile)
+	cmd.AddCommand(newProviderInitConfigCmd(env), newProviderCheckConfigCmd(env))
+	return cmd
 }
 
 // loadProviderConfig reads the provider file and fills in what depends on

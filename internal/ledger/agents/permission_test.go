@@ -42,9 +42,9 @@ func TestSpendCaps(t *testing.T) {
 		period tx.Amount // period_spent after an accepted spend
 	}
 	steps := []step{
-		{to: shop, amt: 60, period: 60},                                                    // block 2
+		{to: shop, amt: 60, period: 60}, // block 2
 		{to: shop, amt: 61, want: module.ReasonInvalid, log: "exceeds the per-call max 60udeai"}, // per call
-		{to: other, amt: 40, period: 100},                                                  // exactly the allowance
+		{to: other, amt: 40, period: 100}, // exactly the allowance
 		{to: shop, amt: 1, want: module.ReasonRateLimited, log: "the next period starts at height 11"},
 		{to: stray, amt: 1, want: module.ReasonUnauthorized, log: "not on the allowlist"},
 		{at: 11, to: shop, amt: 60, period: 60}, // a new period
@@ -104,8 +104,8 @@ func TestSpendExpiryRevocationRegrant(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, nil))
 	h.reject(module.ReasonNotFound, agent, spend(shop, 1))
 	h.ok(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 5, TotalCap: 1000, Expiry: 4})) // block 2
-	h.ok(agent, spend(shop, 10))                                                                      // block 3
-	h.ok(agent, spend(shop, 10))                                                                      // block 4: the last
+	h.ok(agent, spend(shop, 10))                                                                       // block 3
+	h.ok(agent, spend(shop, 10))                                                                       // block 4: the last
 	if log := h.reject(module.ReasonUnauthorized, agent, spend(shop, 10)); !strings.Contains(log, "expired at height 4") {
 		t.Errorf("expired: %s", log)
 	}

@@ -78,7 +78,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Errorf("query after deregistration: %v, want not_found", got)
 	}
 	h.ok(1, register(1, "summarize.acme", 200, 1)) // the name is free at once
-	h.advanceTo(152)                                // the first registration's timer is gone with it
+	h.advanceTo(152)                               // the first registration's timer is gone with it
 }
 
 // TestRegistryUniquenessAndExpiry: a live name belongs to its owner; it
@@ -131,7 +131,7 @@ func TestRegisterOverUnsweptExpiry(t *testing.T) {
 	h := newHarness(t, genesis(t, 3, &p))
 	h.lagging = true
 	h.ok(0, register(0, "a", 5, 1), register(0, "b", 5, 1), register(0, "c", 5, 1)) // block 1
-	h.advanceTo(5)                                                                // block 5 sweeps "a" only
+	h.advanceTo(5)                                                                  // block 5 sweeps "a" only
 	var list []agents.Service
 	h.query("/agents/services", &list)
 	if len(list) != 2 {

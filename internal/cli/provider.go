@@ -28,6 +28,7 @@ import (
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
 	"github.com/deai-network/deai/internal/market"
 	"github.com/deai-network/deai/internal/market/runtime"
+	"github.com/deai-network/deai/internal/tx"
 )
 
 // providerFlags are the flags of `deai provider` that the provider.toml
@@ -38,6 +39,8 @@ type providerFlags struct {
 	passFile       string
 	execAllow      []string
 	dockerInstance string
+	// dockerInstanceSet: --docker-instance was given (it beats the file).
+	dockerInstanceSet bool
 }
 
 func newProviderCmd(env *Env) *cobra.Command {
@@ -61,6 +64,7 @@ anything. An invalid provider.toml exits with status 2.`,
 			"  deai provider --config provider.toml --passphrase-file provider.pass",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.dockerInstanceSet = cmd.Flags().Changed("docker-instance")
 			return runProvider(cmd.Context(), env, &f)
 		},
 	}
@@ -365,8 +369,16 @@ func newProviderRuntime(ctx context.Context, cfg config.Provider, f *providerFla
 			publicHost = u.Hostname()
 		}
 	}
+	instance := f.dockerInstance
+	if !f.dockerInstanceSet && cfg.DockerInstance != "" {
+		instance = cfg.DockerInstance
+	}
+	allow := f.execAllow
+	if len(allow) == 0 {
+		allow = cfg.ExecAllow
+	}
 	docker := func() (runtime.Runtime, error) {
-		o := runtime.DockerOptions{Instance: f.dockerInstance, PublishIP: cfg.PublishIP, PublicHost: publicHost,
+		o := runtime.DockerOptions{Instance: instance, PublishIP: cfg.PublishIP, PublicHost: publicHost,
 			StateDir: filepath.Join(cfg.StateDir, "docker"), Logger: log}
 		if cfg.DockerHost != "" {
 			c, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithHost(cfg.DockerHost), dclient.WithAPIVersionNegotiation())
@@ -380,11 +392,11 @@ func newProviderRuntime(ctx context.Context, cfg config.Provider, f *providerFla
 		return runtime.NewDocker(pctx, o)
 	}
 	execRT := func() (runtime.Runtime, error) {
-		if len(f.execAllow) == 0 {
+		if len(allow) == 0 {
 			return nil, &exitError{code: 2, err: errors.New(
-				"the exec runtime runs tenant binaries on this host and allows none by default: pass --exec-allow with the binaries it may run (an absolute path, a glob, a directory ending in /, or *)")}
+				"the exec runtime runs tenant binaries on this host and allows none by default: pass --exec-allow (or exec_allow in the provider file) with the binaries it may run (an absolute path, a glob, a directory ending in /, or *)")}
 		}
-		return runtime.NewExec(runtime.ExecOptions{StateDir: filepath.Join(cfg.StateDir, "exec"), Allow: f.execAllow,
+		return runtime.NewExec(runtime.ExecOptions{StateDir: filepath.Join(cfg.StateDir, "exec"), Allow: allow,
 			PublishIP: cfg.PublishIP, PublicHost: publicHost, Logger: log})
 	}
 	kube := func() (runtime.Runtime, error) {
@@ -410,8 +422,8 @@ func newProviderRuntime(ctx context.Context, cfg config.Provider, f *providerFla
 		return rt, nil
 	}
 	log.Info("no Docker Engine answered; using the exec runtime", "err", err)
-	if len(f.execAllow) == 0 {
-		return nil, &exitError{code: 2, err: fmt.Errorf("runtime auto: no Docker Engine answered (%v), and the exec runtime needs --exec-allow with the binaries tenants may run", err)}
+	if len(allow) == 0 {
+		return nil, &exitError{code: 2, err: fmt.Errorf("runtime auto: no Docker Engine answered (%v), and the exec runtime needs --exec-allow (or exec_allow) with the binaries tenants may run", err)}
 	}
 	return execRT()
 }
@@ -431,8 +443,8 @@ func runProvider(ctx context.Context, env *Env, f *providerFlags) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Runtime == "exec" && len(f.execAllow) == 0 {
-		return invalidInput(errors.New("runtime exec: pass --exec-allow with the binaries tenants may run (an absolute path, a glob, a directory ending in /, or *); the exec runtime runs them on this host and allows none by default"))
+	if cfg.Runtime == "exec" && len(f.execAllow) == 0 && len(cfg.ExecAllow) == 0 {
+		return invalidInput(errors.New("runtime exec: pass --exec-allow (or set exec_allow in the provider file) with the binaries tenants may run (an absolute path, a glob, a directory ending in /, or *); the exec runtime runs them on this host and allows none by default"))
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	key, err := env.loadKey(cfg.Key, f.passFile)
@@ -454,8 +466,10 @@ func runProvider(ctx context.Context, env *Env, f *providerFlags) error {
 		return err
 	}
 	defer cl.Close()
+	lc := market.NewLedgerChain(cl, key)
+	lc.UnitPrices = lmarket.UnitPrices{CPU: tx.Amount(cfg.UsagePrice.CPUCoreSecond), Memory: tx.Amount(cfg.UsagePrice.MemoryGiBSecond), GPU: tx.Amount(cfg.UsagePrice.GPUSecond)}
 	p, err := market.NewProvider(market.ProviderOptions{
-		Chain: market.NewLedgerChain(cl, key), Runtime: rt, Inventory: inv, Pricer: pl.pricer,
+		Chain: lc, Runtime: rt, Inventory: inv, Pricer: pl.pricer,
 		Info:     market.ProviderInfo{HostURI: cfg.HostURI, Region: cfg.Region, Attributes: pl.Attributes, Email: cfg.Email, Website: cfg.Website},
 		StateDir: cfg.StateDir, RequiredAttributes: pl.Required, BidDeposit: cfg.BidDeposit,
 		BidTimeout: cfg.BidTimeout.Duration, ManifestTimeout: cfg.ManifestTimeout.Duration, PollInterval: cfg.PollInterval.Duration,
@@ -651,6 +665,10 @@ region = "local"
 runtime = "auto"
 # kubeconfig = "/etc/deai/kubeconfig"
 # docker_host = "unix:///var/run/docker.sock"
+# docker_instance = "deai"    # prefix of container and network names
+# Binaries the exec runtime may run (absolute path, glob, "dir/" or "*");
+# none by default. --exec-allow adds to nothing: it replaces this list.
+# exec_allow = ["/usr/local/bin/"]
 
 # Host address workload ports are published on. 0.0.0.0 publishes on every
 # interface and tells tenants host_uri's host name.
@@ -691,6 +709,13 @@ endpoint = 0.01               # per global endpoint
 default = 0.004
 [price.gpu]                   # per device: model, "model.ram" or "*"
 "*" = 19.3
+
+# Prices bid on usage-billed orders (billing: usage in the SDL), whole udeai
+# per unit consumed; a lease never pays more than the bid's price per block.
+[usage_price]
+cpu_core_second = 1
+memory_gib_second = 1
+gpu_second = 50
 
 # The machines and their allocatable capacity. Without [[nodes]] the
 # provider offers this machine: all CPUs, total memory, the free disk of

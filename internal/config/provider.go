@@ -33,11 +33,14 @@ type Provider struct {
 	PollInterval    Duration `toml:"poll_interval"`
 	PricingScript   string   `toml:"pricing_script"` // executable: JSON on stdin, price on stdout
 	ScriptTimeout   Duration `toml:"pricing_script_timeout"`
+	ExecAllow       []string `toml:"exec_allow"`      // binaries the exec runtime may run (path, glob, dir/ or *)
+	DockerInstance  string   `toml:"docker_instance"` // Docker runtime: prefix of container and network names
 
 	Attributes         map[string]string `toml:"attributes"`          // published; GPU capabilities are added from [[nodes]]
 	RequiredAttributes map[string]string `toml:"required_attributes"` // bid only on orders asking for these
 	Price              ProviderPrice     `toml:"price"`
-	Nodes              []ProviderNode    `toml:"nodes"` // default: this machine, detected
+	UsagePrice         ProviderUsage     `toml:"usage_price"` // offered on usage-billed orders
+	Nodes              []ProviderNode    `toml:"nodes"`       // default: this machine, detected
 }
 
 // ProviderPrice is the price table (udeai per block).
@@ -47,6 +50,15 @@ type ProviderPrice struct {
 	Endpoint  float64            `toml:"endpoint"`
 	Storage   map[string]float64 `toml:"storage"` // per GiB by class
 	GPU       map[string]float64 `toml:"gpu"`     // per device by model, "model.ram", or "*"
+}
+
+// ProviderUsage are the unit prices a provider bids on usage-billed
+// orders: whole udeai per core-second, per GiB-second of memory and per
+// GPU-second.
+type ProviderUsage struct {
+	CPUCoreSecond   uint64 `toml:"cpu_core_second"`
+	MemoryGiBSecond uint64 `toml:"memory_gib_second"`
+	GPUSecond       uint64 `toml:"gpu_second"`
 }
 
 // ProviderNode is one machine's allocatable capacity.
@@ -83,6 +95,7 @@ func DefaultProvider() Provider {
 		UsagePeriod:     Duration{10 * time.Second},
 		PollInterval:    Duration{500 * time.Millisecond},
 		ScriptTimeout:   Duration{10 * time.Second},
+		UsagePrice:      ProviderUsage{CPUCoreSecond: 1, MemoryGiBSecond: 1, GPUSecond: 50},
 	}
 }
 

@@ -690,7 +690,7 @@ func (p *Provider) AcceptManifest(ctx context.Context, caller tx.Address, dseq u
 			return nil, err
 		}
 		if _, err := p.o.Runtime.Deploy(ctx, ref, g); err != nil {
-			return nil, fmt.Errorf("deploy lease %s: %w", l.ID, err)
+			return nil, err // the runtime names the lease
 		}
 		p.mu.Lock()
 		ls := p.leases[l.ID]

@@ -111,6 +111,13 @@ func (t *Tenant) WaitBids(ctx context.Context, id lmarket.DeploymentID, poll tim
 	}
 }
 
+// Bid returns one bid.
+func (t *Tenant) Bid(ctx context.Context, id lmarket.BidID) (lmarket.Bid, error) {
+	var b lmarket.Bid
+	err := t.acct.query(ctx, "/market/bid/"+id.String(), &b)
+	return b, err
+}
+
 // CreateLease accepts a bid.
 func (t *Tenant) CreateLease(ctx context.Context, bid lmarket.BidID) error {
 	_, err := t.acct.send(ctx, &lmarket.MsgCreateLease{Bid: bid})

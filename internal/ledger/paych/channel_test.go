@@ -55,7 +55,7 @@ func TestChannelLifecycle(t *testing.T) {
 	}
 
 	h.reject(module.ReasonUnauthorized, third, &paych.MsgSettle{Sender: addr(third), Channel: id}) // block 5: not a party
-	r = h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id})                           // block 6: settles at 16
+	r = h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id})                            // block 6: settles at 16
 	if ev := events(paych.EventSettling, r.Events); len(ev) != 1 || attr(ev[0], "settling_at") != "16" {
 		t.Fatalf("settling events %+v", ev)
 	}
@@ -200,11 +200,11 @@ func TestStaleVoucherLosesToLatest(t *testing.T) {
 	for n := uint64(1); n <= 5; n++ { // the payer pays 100 per call on lane 0
 		vs = append(vs, voucher(t, payer, id, 0, n, tx.Amount(100*n)))
 	}
-	h.ok(payee, redeem(payee, vs[0]))                                   // block 2: 100
-	h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id})     // block 3: settles at 23
-	h.ok(payee, redeem(payee, vs[2]))                                   // block 4: a stale one, 300
-	h.ok(payee, redeem(payee, vs[4]))                                   // block 5: the latest, 500
-	h.reject(module.ReasonBadNonce, payee, redeem(payee, vs[3]))        // block 6: 400 after 500
+	h.ok(payee, redeem(payee, vs[0]))                               // block 2: 100
+	h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id}) // block 3: settles at 23
+	h.ok(payee, redeem(payee, vs[2]))                               // block 4: a stale one, 300
+	h.ok(payee, redeem(payee, vs[4]))                               // block 5: the latest, 500
+	h.reject(module.ReasonBadNonce, payee, redeem(payee, vs[3]))    // block 6: 400 after 500
 	h.advanceTo(22)
 	h.ok(payer, &paych.MsgCollect{Sender: addr(payer), Channel: id}) // block 23
 	if got := h.balance(addr(payee)); got != funds-4*fee+500 {
@@ -321,7 +321,7 @@ func TestChannelViaPermission(t *testing.T) {
 	top.Amount = 1000
 	h.ok(agent, top)
 	h.reject(module.ReasonUnauthorized, agent, &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1}) // the agent is not the funder
-	h.ok(owner, &paych.MsgTopUp{Sender: addr(owner), Channel: id, Amount: 500})                             // the owner tops up directly
+	h.ok(owner, &paych.MsgTopUp{Sender: addr(owner), Channel: id, Amount: 500})                              // the owner tops up directly
 
 	h.ok(seller, redeem(seller, voucher(t, agent, id, 0, 1, 1200))) // the agent's key signs vouchers
 	h.reject(module.ReasonBadSignature, seller, redeem(seller, voucher(t, owner, id, 0, 2, 1300)))

@@ -23,7 +23,9 @@ import (
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/config"
 	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/ledger/agents"
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
+	"github.com/deai-network/deai/internal/ledger/paych"
 	"github.com/deai-network/deai/internal/ledger/subnet"
 	dlog "github.com/deai-network/deai/internal/log"
 	"github.com/deai-network/deai/internal/tx"
@@ -238,7 +240,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: open ledger db: %w", err)
 	}
-	app, err := abciapp.New(abciapp.Options{DB: db, Logger: log.With(dlog.KeyComponent, "ledger"), Modules: []ledger.Module{subnet.New(), lmarket.New()}})
+	app, err := abciapp.New(abciapp.Options{DB: db, Logger: log.With(dlog.KeyComponent, "ledger"), Modules: []ledger.Module{subnet.New(), lmarket.New(), agents.New(), paych.New()}})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("start node: %w", err)

@@ -267,10 +267,12 @@ var zip215 = &voied.Options{Verify: voied.VerifyOptionsZIP_215}
 // VerifyBatch checks the signatures of many vouchers (ok[i] reports
 // vs[i], with exactly the answer of vs[i].Verify()) with ed25519 batch
 // verification from curve25519-voi, the library behind tx.VerifySignature
-// and CometBFT's batch verifier: about twice as fast per signature as one
-// by one when all are valid; when one is not, every signature is checked
-// on its own. It runs on the calling goroutine, so a payee verifying at a
-// high rate splits its vouchers into batches of 64 or more per core.
+// and CometBFT's batch verifier: two to three times as fast per signature
+// as one by one when all are valid (each distinct key is expanded once
+// per batch, so a payee's batches from few payers gain most); when one is
+// not, every signature is checked on its own. It runs on the calling
+// goroutine, so a payee verifying at a high rate splits its vouchers into
+// batches of 64 or more per core.
 //
 // The batch's random coefficients are derived from a hash of the whole
 // batch (keys, signatures, messages), as ed25519-dalek does with a
@@ -289,11 +291,20 @@ func VerifyBatch(vs []SignedVoucher) []bool {
 	bv := voied.NewBatchVerifierWithCapacity(len(vs))
 	t := sha512.New()
 	t.Write([]byte("deai/paych/batch/v1\x00"))
+	// A payee's vouchers come from few payers: each distinct key is
+	// decompressed and expanded once per batch (a nil entry is a key that
+	// does not decode, which makes its vouchers invalid, as in Verify).
+	keys := make(map[string]*voied.ExpandedPublicKey)
 	var msg []byte
 	for i := range vs {
 		v := &vs[i]
 		msg = v.SignBytes()
-		bv.AddWithOptions(voied.PublicKey(v.PubKey), msg, v.Signature, zip215)
+		x, seen := keys[string(v.PubKey)]
+		if !seen {
+			x, _ = voied.NewExpandedPublicKey(voied.PublicKey(v.PubKey))
+			keys[string(v.PubKey)] = x
+		}
+		bv.AddExpandedWithOptions(x, msg, v.Signature, zip215)
 		t.Write(binary.BigEndian.AppendUint32(nil, uint32(len(v.PubKey))))
 		t.Write(v.PubKey)
 		t.Write(binary.BigEndian.AppendUint32(nil, uint32(len(v.Signature))))

@@ -62,6 +62,7 @@ type harness struct {
 	height  int64
 	pending map[int]uint64 // txs signed per account since the last block
 	last    *ledger.BlockResult
+	hashes  [][]byte // app hash of every block
 	lagging bool // EndBlock may be behind on expiries: skip that invariant
 }
 
@@ -111,6 +112,7 @@ func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
 	h.kv.Apply(ws)
 	clear(h.pending)
 	h.last = res
+	h.hashes = append(h.hashes, res.AppHash)
 	h.supply()
 	height := uint64(h.height)
 	if h.lagging {

@@ -1,7 +1,9 @@
 package agents_test
 
 import (
+	"cmp"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/deai-network/deai/internal/ledger"
@@ -143,7 +145,21 @@ func TestRandomized(t *testing.T) {
 	}
 }
 
-func randomRun(t *testing.T, seed uint64, blocks int) {
+// TestDeterministic replays a randomized run on a fresh ledger: every
+// block's app hash is the same.
+func TestDeterministic(t *testing.T) {
+	a, b := randomRun(t, 7, 60), randomRun(t, 7, 60)
+	if len(a.hashes) != 60 || len(b.hashes) != 60 {
+		t.Fatalf("%d and %d blocks", len(a.hashes), len(b.hashes))
+	}
+	for i := range a.hashes {
+		if string(a.hashes[i]) != string(b.hashes[i]) {
+			t.Fatalf("block %d: app hashes %x and %x differ", i+1, a.hashes[i], b.hashes[i])
+		}
+	}
+}
+
+func randomRun(t *testing.T, seed uint64, blocks int) *harness {
 	const accounts = 5
 	p := testParams()
 	h := newHarness(t, genesis(t, accounts, &p))
@@ -201,11 +217,14 @@ func randomRun(t *testing.T, seed uint64, blocks int) {
 			return from, &agents.MsgRevokeSpend{Owner: addr(from), Agent: addr(acct())}
 		default:
 			ow := acct()
-			for key := range m.perms { // mostly an existing permission
-				if r.IntN(3) > 0 {
-					ow, from = key[0], key[1]
-					break
+			if len(m.perms) > 0 && r.IntN(3) > 0 { // mostly an existing permission
+				keys := make([][2]int, 0, len(m.perms))
+				for k := range m.perms {
+					keys = append(keys, k)
 				}
+				slices.SortFunc(keys, func(a, b [2]int) int { return cmp.Or(a[0]-b[0], a[1]-b[1]) })
+				k := keys[r.IntN(len(keys))]
+				ow, from = k[0], k[1]
 			}
 			return from, &agents.MsgSpend{Owner: addr(ow), Agent: addr(from), To: addr(acct()), Amount: tx.Amount(1 + r.IntN(120))}
 		}
@@ -264,6 +283,7 @@ func randomRun(t *testing.T, seed uint64, blocks int) {
 			t.Errorf("no message of type %#04x succeeded: the generator misses it", typ)
 		}
 	}
+	return h
 }
 
 // applyBank replays the bank's events on balances.

@@ -65,6 +65,7 @@ type harness struct {
 	pending map[int]uint64 // txs signed per account since the last block
 	noCheck bool           // skip the per-block invariant scans (benchmarks)
 	last    *ledger.BlockResult
+	hashes  [][]byte // app hash of every block
 }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {
@@ -113,6 +114,7 @@ func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
 	h.kv.Apply(ws)
 	clear(h.pending)
 	h.last = res
+	h.hashes = append(h.hashes, res.AppHash)
 	if !h.noCheck {
 		h.supply()
 		if _, err := paych.CheckInvariants(h.kv); err != nil {

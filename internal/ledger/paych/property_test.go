@@ -121,7 +121,21 @@ func TestRandomized(t *testing.T) {
 	}
 }
 
-func randomRun(t *testing.T, seed uint64, blocks int) {
+// TestDeterministic replays a randomized run on a fresh ledger: every
+// block's app hash is the same.
+func TestDeterministic(t *testing.T) {
+	a, b := randomRun(t, 7, 60), randomRun(t, 7, 60)
+	if len(a.hashes) != 60 || len(b.hashes) != 60 {
+		t.Fatalf("%d and %d blocks", len(a.hashes), len(b.hashes))
+	}
+	for i := range a.hashes {
+		if string(a.hashes[i]) != string(b.hashes[i]) {
+			t.Fatalf("block %d: app hashes %x and %x differ", i+1, a.hashes[i], b.hashes[i])
+		}
+	}
+}
+
+func randomRun(t *testing.T, seed uint64, blocks int) *harness {
 	const accounts = 4
 	p := testParams()
 	p.MaxLanes = 3
@@ -270,6 +284,7 @@ func randomRun(t *testing.T, seed uint64, blocks int) {
 		}
 	}
 	t.Logf("successes by type: %v", okCount)
+	return h
 }
 
 // applyBank replays the bank's events on balances.

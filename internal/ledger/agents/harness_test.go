@@ -63,7 +63,7 @@ type harness struct {
 	pending map[int]uint64 // txs signed per account since the last block
 	last    *ledger.BlockResult
 	hashes  [][]byte // app hash of every block
-	lagging bool // EndBlock may be behind on expiries: skip that invariant
+	lagging bool     // EndBlock may be behind on expiries: skip that invariant
 }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {

@@ -165,6 +165,8 @@ type Provider struct {
 	o   ProviderOptions
 	log *slog.Logger
 
+	bg sync.WaitGroup // background chain calls (metering); Run waits for them
+
 	mu     sync.Mutex             // guards the fields below
 	orders map[string]*orderState // order ID -> what we did about it
 	leases map[string]*leaseState // lease ID -> lease we run or wait for
@@ -185,8 +187,7 @@ type leaseState struct {
 	hash       [32]byte // of the deployed manifest
 	withdrawAt time.Time
 	usageAt    time.Time
-	reported   Usage
-	err        string
+	metering   bool // a usage report or withdrawal is in flight (guarded by Provider.mu)
 }
 
 // NewProvider checks o and returns a provider.
@@ -246,6 +247,7 @@ func (p *Provider) Run(ctx context.Context) error {
 	rtDone := make(chan error, 1)
 	go func() { rtDone <- p.o.Runtime.Run(ctx) }()
 	defer func() { <-rtDone }()
+	defer p.bg.Wait()
 	t := time.NewTicker(p.o.PollInterval)
 	defer t.Stop()
 	for {
@@ -603,34 +605,61 @@ func (p *Provider) followLeases(ctx context.Context) error {
 	return nil
 }
 
+// meter reports usage and withdraws when they are due. The chain calls run
+// in the background, one batch per lease at a time, so a tx that waits
+// (or is dropped from the mempool when the lease closes meanwhile) never
+// delays the daemon noticing closed leases.
 func (p *Provider) meter(ctx context.Context, ls *leaseState, now time.Time) {
 	id := ls.lease.ID
-	if ls.lease.Group.Billing == lmarket.BillingUsage && !now.Before(ls.usageAt) {
+	report := ls.lease.Group.Billing == lmarket.BillingUsage && !now.Before(ls.usageAt)
+	withdraw := !now.Before(ls.withdrawAt)
+	if !report && !withdraw {
+		return
+	}
+	p.mu.Lock()
+	if ls.metering {
+		p.mu.Unlock()
+		return
+	}
+	ls.metering = true
+	p.mu.Unlock()
+	if report {
 		ls.usageAt = now.Add(p.o.UsagePeriod)
-		var u Usage
-		ref, err := runtime.NewLeaseRef(id)
-		if err == nil {
-			var ru runtime.Usage
-			ru, err = p.o.Runtime.Usage(ctx, ref)
-			u = Usage{CPUMilliSeconds: ru.CPUMilliSeconds, MemoryMiBSeconds: ru.MemoryMiBSeconds, GPUSeconds: ru.GPUSeconds}
-		}
-		if err == nil && u != ls.reported {
-			if err = p.o.Chain.ReportUsage(ctx, id, u); err == nil {
-				ls.reported = u
+	}
+	if withdraw {
+		ls.withdrawAt = now.Add(p.o.WithdrawPeriod)
+	}
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		defer func() {
+			p.mu.Lock()
+			ls.metering = false
+			p.mu.Unlock()
+		}()
+		if report {
+			var u Usage
+			ref, err := runtime.NewLeaseRef(id)
+			if err == nil {
+				var ru runtime.Usage
+				ru, err = p.o.Runtime.Usage(ctx, ref)
+				u = Usage{CPUMilliSeconds: ru.CPUMilliSeconds, MemoryMiBSeconds: ru.MemoryMiBSeconds, GPUSeconds: ru.GPUSeconds}
+			}
+			if err == nil {
+				err = p.o.Chain.ReportUsage(ctx, id, u)
+			}
+			if err != nil && ctx.Err() == nil {
+				p.log.Warn("usage report", "lease", id, "err", err)
 			}
 		}
-		if err != nil {
-			p.log.Warn("usage report", "lease", id, "err", err)
+		if withdraw {
+			// Withdrawing settles the escrow: a dry account closes the
+			// lease on chain, and a later step tears the workload down.
+			if err := p.o.Chain.Withdraw(ctx, id); err != nil && ctx.Err() == nil {
+				p.log.Warn("withdraw", "lease", id, "err", err)
+			}
 		}
-	}
-	if !now.Before(ls.withdrawAt) {
-		ls.withdrawAt = now.Add(p.o.WithdrawPeriod)
-		// Withdrawing settles the escrow: a dry account closes the lease on
-		// chain, and the next step tears the workload down.
-		if err := p.o.Chain.Withdraw(ctx, id); err != nil {
-			p.log.Warn("withdraw", "lease", id, "err", err)
-		}
-	}
+	}()
 }
 
 func (p *Provider) teardown(ctx context.Context, l Lease, why string) {

@@ -81,10 +81,33 @@ func NotFound(err error) bool {
 	return errors.As(err, &qe) && qe.Code == 13
 }
 
-// send signs msgs in one tx and waits for its block.
+// send signs msgs in one tx and waits for its block. A nonce refused as
+// already used (another process of the same account, such as a provider
+// that just restarted, had a tx in flight) is retried with a fresh nonce a
+// few times.
 func (a *account) send(ctx context.Context, msgs ...tx.Msg) (chain.TxResult, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	wait := 250 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		res, err := a.sendOnce(ctx, msgs)
+		var te *TxError
+		if attempt >= 4 || !errors.As(err, &te) || te.Code != codeBadNonce || res.Height != 0 {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// codeBadNonce is the ledger's reason code for a replayed or future nonce.
+const codeBadNonce = 5
+
+func (a *account) sendOnce(ctx context.Context, msgs []tx.Msg) (chain.TxResult, error) {
 	var params ledger.Params
 	if err := a.query(ctx, "/params", &params); err != nil {
 		return chain.TxResult{}, err

@@ -91,8 +91,9 @@ func newBenchInferCmd(env *Env) *cobra.Command {
 		Short: "Prompt-processing and generation tokens/s of the built-in engine (like llama-bench)",
 		Long: `Measure the engine the way llama-bench does: ppN processes an N-token prompt
 in one batch from position 0; tgN generates N tokens one at a time from BOS
-(greedy). Each test runs --reps times on a fresh session after one warm-up;
-the mean and standard deviation of tokens/s are printed, then the process's
+(greedy). Each test runs --reps times after one warm-up, each time on a new
+session from position 0 (its KV cache and buffers reused from the previous
+one, as llama-bench reuses its context); the mean and standard deviation of tokens/s are printed, then the process's
 peak resident memory (VmHWM) — run one model per process for a clean figure.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -547,3 +547,48 @@ func TestMarketUsageBilling(t *testing.T) {
 	t.Logf("usage %d cpu-ms, %d MiB-s over %d blocks: paid %d udeai (per-block lease would pay %d)", u.TotalCPU, u.TotalMemory, l.ClosedAt-l.CreatedAt, acc.Transferred, cap)
 	m.supplyConserved()
 }
+
+// TestMarketExecEscrowRunsDry is the dry-escrow case on the exec runtime
+// (local processes): the lease closes for lack of funds in the block the
+// escrow runs out, and the provider stops the process.
+func TestMarketExecEscrowRunsDry(t *testing.T) {
+	bin := runtimetest.EchoBinary(t)
+	ctx := t.Context()
+	m := startMarketNet(t, 200*time.Millisecond)
+	rt, err := runtime.NewExec(runtime.ExecOptions{StateDir: t.TempDir(), Allow: []string{bin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.runProvider(rt, t.TempDir(), market.PriceTable{CPUCore: 20_000})
+	ten := market.NewTenant(m.c, m.tenant)
+	tenantStart := m.balance(m.tenant.Address())
+	d := m.deploy(ten, bin, "exec-short-lived", 10_000, 500_000)
+	ref, err := runtime.NewLeaseRef(d.lease.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := rt.Status(ctx, ref); err != nil || len(st.Services) != 1 || st.Services[0].Running != 1 {
+		t.Fatalf("exec status %+v, %v", st, err)
+	}
+	waitFor(t, "the lease to close for lack of funds", 40*time.Second, func() bool {
+		l, err := ten.Lease(ctx, d.lease)
+		return err == nil && l.State != lmarket.LeaseActive
+	})
+	l, _ := ten.Lease(ctx, d.lease)
+	if l.State != lmarket.LeaseInsufficientFunds || l.Reason != lmarket.ReasonInsufficientFunds {
+		t.Fatalf("lease %+v, want insufficient_funds with reason 20000", l)
+	}
+	waitFor(t, "the process to stop", 20*time.Second, func() bool {
+		_, err := rt.Status(ctx, ref)
+		return errors.Is(err, runtime.ErrNotFound)
+	})
+	if _, err := http.Get(d.uri); err == nil {
+		t.Fatalf("%s still answers after the lease ran dry", d.uri)
+	}
+	// The whole deposit went to the provider, nothing more: 500,000 plus
+	// two fees (deployment, lease) left the tenant.
+	if got, want := m.balance(m.tenant.Address()), tenantStart-500_000-2*ledger.DefaultParams().MinFee; got != want {
+		t.Fatalf("tenant balance %d, want %d", got, want)
+	}
+	m.supplyConserved()
+}

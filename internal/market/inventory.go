@@ -91,6 +91,31 @@ func (inv *Inventory) Reserve(key string, g *lmarket.GroupSpec) (*Reservation, e
 	if r, ok := inv.held[key]; ok {
 		return r, nil
 	}
+	r, err := inv.placeGroupLocked(key, g)
+	if err != nil {
+		return nil, err
+	}
+	inv.held[key] = r
+	return r, nil
+}
+
+// Plan says where g would go now without holding anything: the answer of
+// a preflight, atomic with respect to real reservations.
+func (inv *Inventory) Plan(g *lmarket.GroupSpec) (*Reservation, error) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	r, err := inv.placeGroupLocked("plan", g)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range r.Placements {
+		inv.releasePlacementLocked(g, p)
+	}
+	return r, nil
+}
+
+// placeGroupLocked takes capacity for every replica of g, or nothing.
+func (inv *Inventory) placeGroupLocked(key string, g *lmarket.GroupSpec) (*Reservation, error) {
 	r := &Reservation{Key: key}
 	undo := func() {
 		for _, p := range r.Placements {
@@ -109,7 +134,6 @@ func (inv *Inventory) Reserve(key string, g *lmarket.GroupSpec) (*Reservation, e
 			r.Placements = append(r.Placements, *p)
 		}
 	}
-	inv.held[key] = r
 	return r, nil
 }
 

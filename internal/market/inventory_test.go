@@ -129,3 +129,17 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestInventoryPlanHoldsNothing(t *testing.T) {
+	inv, _ := NewInventory([]Node{{Name: "n", CPUMilli: 1000, MemoryBytes: 1 << 30, StorageBytes: 10 << 30}})
+	r, err := inv.Plan(cpuGroup(800, 1<<20, 1))
+	if err != nil || len(r.Placements) != 1 || r.Placements[0].Node != "n" {
+		t.Fatalf("plan: %+v, %v", r, err)
+	}
+	if f := inv.Free(); f[0].CPUMilli != 1000 {
+		t.Fatalf("plan held capacity: %+v", f)
+	}
+	if _, err := inv.Plan(cpuGroup(2000, 1<<20, 1)); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("plan beyond capacity: %v", err)
+	}
+}

@@ -433,12 +433,10 @@ func (p *Provider) Quote(ctx context.Context, owner string, g lmarket.GroupSpec)
 	if ok, why := p.ShouldBid(ctx, o); !ok {
 		return 0, fmt.Errorf("%w: %s", ErrNoBid, why)
 	}
-	key := "quote/" + newNonce()
-	r, err := p.o.Inventory.Reserve(key, &g)
+	r, err := p.o.Inventory.Plan(&g)
 	if err != nil {
 		return 0, err
 	}
-	defer p.o.Inventory.Release(key, &g)
 	price, err := p.o.Pricer.Price(ctx, PriceQuery{Owner: owner, Group: &g, MaxPrice: maxPrice, Reserved: r})
 	if err != nil {
 		return 0, err
@@ -873,12 +871,4 @@ func (p *Provider) loadManifest(lease string) (manifest.Manifest, error) {
 		return m, err
 	}
 	return m, json.Unmarshal(b, &m)
-}
-
-func newNonce() string {
-	var b [8]byte
-	if _, err := io.ReadFull(randReader, b[:]); err != nil {
-		return fmt.Sprint(time.Now().UnixNano())
-	}
-	return hex.EncodeToString(b[:])
 }

@@ -1,7 +1,6 @@
 package market
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"github.com/deai-network/deai/internal/market/runtime"
 	"github.com/deai-network/deai/internal/wire"
 )
-
-var randReader = rand.Reader
 
 // MaxManifestBytes bounds a manifest upload.
 const MaxManifestBytes = 1 << 20

@@ -44,9 +44,9 @@ type PayerOptions struct {
 // is never paid). The payee only keeps a voucher whose call succeeded,
 // so both sides agree on each lane's position.
 type Payer struct {
-	o    PayerOptions
-	pub  tx.Address
-	sem  chan struct{} // one token per free lane
+	o   PayerOptions
+	pub tx.Address
+	sem chan struct{} // one token per free lane
 
 	mu       sync.Mutex // guards free, lanes, inflight and paid
 	free     []uint32   // lanes not carrying a payment, lowest last: reused first

@@ -1,0 +1,140 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/agent"
+	"github.com/deai-network/deai/internal/chain/chaintest"
+	"github.com/deai-network/deai/internal/ledger"
+	lagents "github.com/deai-network/deai/internal/ledger/agents"
+	"github.com/deai-network/deai/internal/ledger/paych"
+	"github.com/deai-network/deai/internal/tx"
+	"github.com/deai-network/deai/internal/wallet"
+)
+
+func walletKey(t testing.TB, b byte) *wallet.Key {
+	t.Helper()
+	k, err := wallet.FromSeed(bytes.Repeat([]byte{b}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// twin is the real ledger (bank, agents, paych) behind the in-memory
+// chain twin: every tx is committed in its own block.
+func twin(t testing.TB, funded ...*wallet.Key) *chaintest.Client {
+	t.Helper()
+	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
+	for _, k := range funded {
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
+	}
+	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lagents.New(), paych.New()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := json.Marshal(g)
+	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestLedgerEndToEnd: a payer opens a channel on the real ledger, pays
+// for calls through the 402 flow (some of which fail and are not paid),
+// the payee's Redeemer redeems the latest vouchers, and the ledger's
+// channel shows exactly what the payer's budget was charged.
+func TestLedgerEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	payerKey, payeeKey := walletKey(t, 1), walletKey(t, 2)
+	c := twin(t, payerKey, payeeKey)
+	payerChain, payeeChain := agent.NewLedgerChain(c, payerKey), agent.NewLedgerChain(c, payeeKey)
+
+	const price, deposit = 7, 10_000
+	ch, err := payerChain.OpenChannel(ctx, payeeKey.Address(), deposit, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.From != payerKey.Address() || ch.To != payeeKey.Address() || ch.Balance != deposit {
+		t.Fatalf("opened %+v", ch)
+	}
+
+	var calls atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1)%4 == 0 {
+			http.Error(w, "flaky", http.StatusBadGateway) // every fourth call fails
+			return
+		}
+		io.WriteString(w, "data")
+	})
+	wall, err := agent.NewPaywall(agent.PaywallOptions{ChainID: chaintest.DefaultChainID, Key: payeeKey.PrivateKey(), Channels: payeeChain,
+		Price: func(*http.Request) tx.Amount { return price }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(wall.Wrap(h))
+	defer srv.Close()
+
+	budget, err := agent.NewBudget(agent.BudgetOptions{Policy: agent.Policy{Total: 1000, MaxPerCall: 10,
+		Allow: map[tx.Address]tx.Amount{payeeKey.Address(): 500}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payer, err := agent.NewPayer(agent.PayerOptions{Key: payerKey.PrivateKey(), ChainID: chaintest.DefaultChainID, Channel: ch.ID,
+		Payee: payeeKey.Address(), Deposit: ch.Balance, Budget: budget, Lanes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &agent.Client{Payer: payer, MaxPrice: 10}}
+	red := &agent.Redeemer{Paywall: wall, Chain: payeeChain}
+	ok := 0
+	for i := range 20 {
+		resp, err := client.Post(srv.URL+"/data", "text/plain", strings.NewReader("q"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			ok++
+		}
+		if i == 9 { // redeem half way, then again at the end
+			if n, err := red.RedeemOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("redeem: %d, %v", n, err)
+			}
+		}
+	}
+	if ok != 15 {
+		t.Fatalf("%d calls served, want 15", ok)
+	}
+	if _, err := red.RedeemOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := red.RedeemOnce(ctx); n != 0 || err != nil {
+		t.Errorf("redeem with nothing new: %d, %v", n, err)
+	}
+	got, err := payeeChain.Channel(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tx.Amount(ok * price)
+	if got.Redeemed != want || budget.Usage().Spent != want || wall.Earned(ch.ID) != want {
+		t.Errorf("ledger redeemed %s, budget spent %s, payee earned %s; want %s each", got.Redeemed, budget.Usage().Spent, wall.Earned(ch.ID), want)
+	}
+	lane, err := payeeChain.Lane(ctx, ch.ID, 0)
+	if err != nil || lane.Redeemed != want || lane.Nonce != 19 {
+		t.Errorf("lane 0 on chain %+v (%v), want nonce 19 (the 20th call failed; failed calls burn a nonce) and %s", lane, err, want)
+	}
+}

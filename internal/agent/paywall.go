@@ -172,6 +172,33 @@ func (p *Paywall) Check(ctx context.Context, v *paych.SignedVoucher, price tx.Am
 	return cl, perr
 }
 
+// CheckBatch is Check for many vouchers at once (e.g. a facilitator's
+// verify endpoint, or a payee draining a queue): the signatures are
+// checked together with paych.VerifyBatch, two to three times as fast as
+// one by one, then each voucher is admitted in order. claims[i] or
+// errs[i] answers vs[i]; two vouchers on one lane in a batch make the
+// second lane_busy.
+func (p *Paywall) CheckBatch(ctx context.Context, vs []paych.SignedVoucher, price tx.Amount, reqHashes []paych.RequestHash) ([]*Claim, []*PaymentError) {
+	claims, errs := make([]*Claim, len(vs)), make([]*PaymentError, len(vs))
+	ok := paych.VerifyBatch(vs)
+	for i := range vs {
+		v := &vs[i]
+		switch {
+		case v.ChainID != p.o.ChainID:
+			errs[i] = refuse(http.StatusBadRequest, CodeWrongNetwork, "voucher is for chain %q, this is %q", v.ChainID, p.o.ChainID)
+		case i >= len(reqHashes) || v.RequestHash != reqHashes[i]:
+			errs[i] = refuse(http.StatusBadRequest, CodeRequestMismatch, "voucher %d is bound to another request", i)
+		case v.Expiry != 0 && (p.o.Height == nil || p.o.Height() > v.Expiry):
+			errs[i] = refuse(http.StatusPaymentRequired, CodeVoucherExpired, "voucher expired at height %d", v.Expiry)
+		case !ok[i]:
+			errs[i] = refuse(http.StatusBadRequest, CodeBadSignature, "voucher signature does not verify for its public key and contents")
+		default:
+			claims[i], errs[i] = p.admit(ctx, v, price)
+		}
+	}
+	return claims, errs
+}
+
 // admit checks a voucher whose signature verified against the channel
 // and lane state and holds its lane.
 func (p *Paywall) admit(ctx context.Context, v *paych.SignedVoucher, price tx.Amount) (*Claim, *PaymentError) {

@@ -168,3 +168,123 @@ func (r *Reader) bounded(n, max int) []byte {
 	}
 	return v
 }
+
+// The helpers below are the canonical encodings the ledger modules share
+// for their messages and records: length-prefixed strings and lists,
+// booleans as one byte 0 or 1. Encoders never panic: a string longer than
+// its prefix allows is cut (such values fail validation anyway) and a list
+// longer than 255 is cut at 255, so one value has one encoding.
+
+// AppendStr8 appends a u8 length and s, cut at 255 bytes.
+func AppendStr8(dst []byte, s string) []byte {
+	if len(s) > 0xff {
+		s = s[:0xff]
+	}
+	return AppendBytes8(dst, []byte(s))
+}
+
+// AppendStr16 appends a u16 length and s, cut at 65,535 bytes.
+func AppendStr16(dst []byte, s string) []byte {
+	if len(s) > 0xffff {
+		s = s[:0xffff]
+	}
+	return AppendString16(dst, s)
+}
+
+// Str8 reads what AppendStr8 wrote.
+func (r *Reader) Str8() string { return string(r.Bytes8(0xff)) }
+
+// Str16 reads what AppendStr16 wrote.
+func (r *Reader) Str16() string { return string(r.Bytes16(0xffff)) }
+
+// Count8 is the u8 count of a list of n elements (at most 255 are encoded).
+func Count8(n int) int { return min(n, 0xff) }
+
+// Count reads a u8 count and checks that count elements of at least
+// minSize bytes fit in what is left, so nothing is allocated for a lying
+// count; what names the elements in the error.
+func (r *Reader) Count(minSize int, what string) int {
+	n := int(r.U8())
+	if r.err == nil && n*minSize > r.Len() {
+		r.Fail(fmt.Errorf("%d %s cannot fit in %d bytes", n, what, r.Len()))
+	}
+	if r.err != nil {
+		return 0
+	}
+	return n
+}
+
+// AppendBool appends 1 for true, 0 for false.
+func AppendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// Bool reads a byte that must be 0 or 1.
+func (r *Reader) Bool() bool {
+	switch v := r.U8(); v {
+	case 0:
+		return false
+	case 1:
+		return true
+	default:
+		r.Fail(fmt.Errorf("bool byte %d at offset %d, want 0 or 1", v, r.Offset()-1))
+		return false
+	}
+}
+
+// AppendStrs appends a u8 count and each string with AppendStr8.
+func AppendStrs(dst []byte, ss []string) []byte {
+	n := Count8(len(ss))
+	dst = append(dst, byte(n))
+	for _, s := range ss[:n] {
+		dst = AppendStr8(dst, s)
+	}
+	return dst
+}
+
+// Strs reads what AppendStrs wrote; an empty list reads as nil, like the
+// zero value it came from.
+func (r *Reader) Strs() []string {
+	n := r.Count(1, "strings")
+	if n == 0 {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = r.Str8()
+	}
+	return ss
+}
+
+// AppendAddrs appends a u8 count and the raw addresses.
+func AppendAddrs(dst []byte, as []Address) []byte {
+	n := Count8(len(as))
+	dst = append(dst, byte(n))
+	for _, a := range as[:n] {
+		dst = append(dst, a[:]...)
+	}
+	return dst
+}
+
+// Addrs reads what AppendAddrs wrote; an empty list reads as nil.
+func (r *Reader) Addrs() []Address {
+	n := r.Count(AddressLen, "addresses")
+	if n == 0 {
+		return nil
+	}
+	as := make([]Address, n)
+	for i := range as {
+		copy(as[i][:], r.Fixed(AddressLen))
+	}
+	return as
+}
+
+// Addr reads one raw address.
+func (r *Reader) Addr() Address {
+	var a Address
+	copy(a[:], r.Fixed(AddressLen))
+	return a
+}

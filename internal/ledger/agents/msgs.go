@@ -120,20 +120,20 @@ type ServiceSpec struct {
 // appendSpec appends description(u16 len) ‖ endpoint(u8 len) ‖ schema
 // digest(32) ‖ price u64 ‖ capabilities(u8 count × u8 len).
 func (s *ServiceSpec) appendSpec(dst []byte) []byte {
-	dst = appendStr16(dst, s.Description)
-	dst = appendStr8(dst, s.Endpoint)
+	dst = tx.AppendStr16(dst, s.Description)
+	dst = tx.AppendStr8(dst, s.Endpoint)
 	dst = append(dst, s.SchemaDigest[:]...)
 	dst = tx.AppendU64(dst, uint64(s.Price))
-	return appendStrs(dst, s.Capabilities)
+	return tx.AppendStrs(dst, s.Capabilities)
 }
 
 func readSpec(r *tx.Reader) ServiceSpec {
 	var s ServiceSpec
-	s.Description = readStr16(r)
-	s.Endpoint = readStr8(r)
+	s.Description = r.Str16()
+	s.Endpoint = r.Str8()
 	copy(s.SchemaDigest[:], r.Fixed(32))
 	s.Price = tx.Amount(r.U64())
-	s.Capabilities = readStrs(r)
+	s.Capabilities = r.Strs()
 	return s
 }
 
@@ -169,7 +169,7 @@ func (m *MsgRegisterService) Type() tx.MsgType { return TypeMsgRegisterService }
 // u64.
 func (m *MsgRegisterService) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Owner[:]...)
-	dst = appendStr8(dst, m.Name)
+	dst = tx.AppendStr8(dst, m.Name)
 	dst = m.appendSpec(dst)
 	return tx.AppendU64(dst, m.Expiry)
 }
@@ -193,7 +193,7 @@ func (m *MsgRegisterService) ValidateBasic() error {
 
 func decodeMsgRegisterService(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgRegisterService{Owner: readAddr(r), Name: readStr8(r)}
+	m := &MsgRegisterService{Owner: r.Addr(), Name: r.Str8()}
 	m.ServiceSpec = readSpec(r)
 	m.Expiry = r.U64()
 	return m, r.Done()
@@ -213,7 +213,7 @@ func (m *MsgUpdateService) Type() tx.MsgType { return TypeMsgUpdateService }
 // AppendBody implements tx.Msg: owner(20) ‖ name(u8 len) ‖ spec.
 func (m *MsgUpdateService) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Owner[:]...)
-	dst = appendStr8(dst, m.Name)
+	dst = tx.AppendStr8(dst, m.Name)
 	return m.appendSpec(dst)
 }
 
@@ -233,7 +233,7 @@ func (m *MsgUpdateService) ValidateBasic() error {
 
 func decodeMsgUpdateService(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgUpdateService{Owner: readAddr(r), Name: readStr8(r)}
+	m := &MsgUpdateService{Owner: r.Addr(), Name: r.Str8()}
 	m.ServiceSpec = readSpec(r)
 	return m, r.Done()
 }
@@ -253,7 +253,7 @@ func (m *MsgRenewService) Type() tx.MsgType { return TypeMsgRenewService }
 // AppendBody implements tx.Msg: owner(20) ‖ name(u8 len) ‖ expiry u64.
 func (m *MsgRenewService) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Owner[:]...)
-	dst = appendStr8(dst, m.Name)
+	dst = tx.AppendStr8(dst, m.Name)
 	return tx.AppendU64(dst, m.Expiry)
 }
 
@@ -273,7 +273,7 @@ func (m *MsgRenewService) ValidateBasic() error {
 
 func decodeMsgRenewService(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgRenewService{Owner: readAddr(r), Name: readStr8(r), Expiry: r.U64()}
+	m := &MsgRenewService{Owner: r.Addr(), Name: r.Str8(), Expiry: r.U64()}
 	return m, r.Done()
 }
 
@@ -289,7 +289,7 @@ func (m *MsgDeregisterService) Type() tx.MsgType { return TypeMsgDeregisterServi
 
 // AppendBody implements tx.Msg: owner(20) ‖ name(u8 len).
 func (m *MsgDeregisterService) AppendBody(dst []byte) []byte {
-	return appendStr8(append(dst, m.Owner[:]...), m.Name)
+	return tx.AppendStr8(append(dst, m.Owner[:]...), m.Name)
 }
 
 // ValidateBasic implements tx.Msg.
@@ -305,7 +305,7 @@ func (m *MsgDeregisterService) ValidateBasic() error {
 
 func decodeMsgDeregisterService(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgDeregisterService{Owner: readAddr(r), Name: readStr8(r)}
+	m := &MsgDeregisterService{Owner: r.Addr(), Name: r.Str8()}
 	return m, r.Done()
 }
 
@@ -333,7 +333,7 @@ func (l *SpendLimits) appendLimits(dst []byte) []byte {
 	dst = tx.AppendU64(dst, l.PeriodBlocks)
 	dst = tx.AppendU64(dst, uint64(l.TotalCap))
 	dst = tx.AppendU64(dst, uint64(l.PerCallMax))
-	dst = appendAddrs(dst, l.Allowlist)
+	dst = tx.AppendAddrs(dst, l.Allowlist)
 	return tx.AppendU64(dst, l.Expiry)
 }
 
@@ -343,7 +343,7 @@ func readLimits(r *tx.Reader) SpendLimits {
 	l.PeriodBlocks = r.U64()
 	l.TotalCap = tx.Amount(r.U64())
 	l.PerCallMax = tx.Amount(r.U64())
-	l.Allowlist = readAddrs(r)
+	l.Allowlist = r.Addrs()
 	l.Expiry = r.U64()
 	return l
 }
@@ -423,7 +423,7 @@ func (m *MsgGrantSpend) ValidateBasic() error {
 
 func decodeMsgGrantSpend(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgGrantSpend{Owner: readAddr(r), Agent: readAddr(r)}
+	m := &MsgGrantSpend{Owner: r.Addr(), Agent: r.Addr()}
 	m.SpendLimits = readLimits(r)
 	return m, r.Done()
 }
@@ -456,7 +456,7 @@ func (m *MsgRevokeSpend) ValidateBasic() error {
 
 func decodeMsgRevokeSpend(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgRevokeSpend{Owner: readAddr(r), Agent: readAddr(r)}
+	m := &MsgRevokeSpend{Owner: r.Addr(), Agent: r.Addr()}
 	return m, r.Done()
 }
 
@@ -499,7 +499,7 @@ func (m *MsgSpend) ValidateBasic() error {
 
 func decodeMsgSpend(b []byte) (tx.Msg, error) {
 	r := tx.NewReader(b)
-	m := &MsgSpend{Owner: readAddr(r), Agent: readAddr(r), To: readAddr(r), Amount: tx.Amount(r.U64())}
+	m := &MsgSpend{Owner: r.Addr(), Agent: r.Addr(), To: r.Addr(), Amount: tx.Amount(r.U64())}
 	return m, r.Done()
 }
 

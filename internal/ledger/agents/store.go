@@ -74,7 +74,7 @@ type Service struct {
 func (s *Service) Live(height uint64) bool { return height <= s.Expiry }
 
 func (s *Service) encode() []byte {
-	b := appendStr8(make([]byte, 0, 128+len(s.Description)+len(s.Endpoint)), s.Name)
+	b := tx.AppendStr8(make([]byte, 0, 128+len(s.Description)+len(s.Endpoint)), s.Name)
 	b = append(b, s.Owner[:]...)
 	b = s.appendSpec(b)
 	b = tx.AppendU64(b, s.Expiry)
@@ -85,7 +85,7 @@ func (s *Service) encode() []byte {
 
 func decodeService(b []byte) (*Service, error) {
 	r := tx.NewReader(b)
-	s := &Service{Name: readStr8(r), Owner: readAddr(r)}
+	s := &Service{Name: r.Str8(), Owner: r.Addr()}
 	s.ServiceSpec = readSpec(r)
 	s.Expiry = r.U64()
 	s.RegisteredAt = r.U64()
@@ -137,19 +137,19 @@ func (p *Permission) encode() []byte {
 	b = tx.AppendU64(b, p.PeriodStart)
 	b = tx.AppendU64(b, uint64(p.PeriodSpent))
 	b = tx.AppendU64(b, uint64(p.TotalSpent))
-	b = appendBool(b, p.Revoked)
+	b = tx.AppendBool(b, p.Revoked)
 	return tx.AppendU64(b, p.RevokedAt)
 }
 
 func decodePermission(b []byte) (*Permission, error) {
 	r := tx.NewReader(b)
-	p := &Permission{Owner: readAddr(r), Agent: readAddr(r)}
+	p := &Permission{Owner: r.Addr(), Agent: r.Addr()}
 	p.SpendLimits = readLimits(r)
 	p.GrantedAt = r.U64()
 	p.PeriodStart = r.U64()
 	p.PeriodSpent = tx.Amount(r.U64())
 	p.TotalSpent = tx.Amount(r.U64())
-	p.Revoked = readBool(r)
+	p.Revoked = r.Bool()
 	p.RevokedAt = r.U64()
 	return p, decodeDone(r, "spend permission")
 }

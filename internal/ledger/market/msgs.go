@@ -105,11 +105,11 @@ func (m *MsgUpdateProvider) Type() tx.MsgType { return TypeMsgUpdateProvider }
 // len) ‖ attributes ‖ email(u8 len) ‖ website(u8 len).
 func (m *MsgCreateProvider) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Owner[:]...)
-	dst = appendStr8(dst, m.HostURI)
-	dst = appendStr8(dst, m.Region)
+	dst = tx.AppendStr8(dst, m.HostURI)
+	dst = tx.AppendStr8(dst, m.Region)
 	dst = appendAttrs(dst, m.Attributes)
-	dst = appendStr8(dst, m.Info.Email)
-	return appendStr8(dst, m.Info.Website)
+	dst = tx.AppendStr8(dst, m.Info.Email)
+	return tx.AppendStr8(dst, m.Info.Website)
 }
 
 // AppendBody implements tx.Msg, with MsgCreateProvider's layout.
@@ -158,11 +158,11 @@ func decodeProviderBody(b []byte) (MsgCreateProvider, error) {
 	r := tx.NewReader(b)
 	var m MsgCreateProvider
 	copy(m.Owner[:], r.Fixed(tx.AddressLen))
-	m.HostURI = readStr8(r)
-	m.Region = readStr8(r)
+	m.HostURI = r.Str8()
+	m.Region = r.Str8()
 	m.Attributes = readAttrs(r)
-	m.Info.Email = readStr8(r)
-	m.Info.Website = readStr8(r)
+	m.Info.Email = r.Str8()
+	m.Info.Website = r.Str8()
 	return m, r.Done()
 }
 
@@ -312,7 +312,7 @@ func (m *MsgDeleteProviderAttributes) Type() tx.MsgType { return TypeMsgDeletePr
 func (m *MsgDeleteProviderAttributes) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Auditor[:]...)
 	dst = append(dst, m.Provider[:]...)
-	return appendStrs(dst, m.Keys)
+	return tx.AppendStrs(dst, m.Keys)
 }
 
 // ValidateBasic implements tx.Msg.
@@ -338,7 +338,7 @@ func decodeMsgDeleteProviderAttributes(b []byte) (tx.Msg, error) {
 	m := &MsgDeleteProviderAttributes{}
 	copy(m.Auditor[:], r.Fixed(tx.AddressLen))
 	copy(m.Provider[:], r.Fixed(tx.AddressLen))
-	m.Keys = readStrs(r)
+	m.Keys = r.Strs()
 	return m, r.Done()
 }
 
@@ -632,11 +632,11 @@ func (m *MsgCreateBid) AppendBody(dst []byte) []byte {
 	dst = m.ID().appendKey(dst)
 	dst = tx.AppendU64(dst, uint64(m.Price))
 	dst = tx.AppendU64(dst, uint64(m.Deposit))
-	n := count8(len(m.Offer))
+	n := tx.Count8(len(m.Offer))
 	dst = append(dst, byte(n))
 	for _, o := range m.Offer[:n] {
 		dst = tx.AppendU32(dst, o.Unit)
-		dst = appendStr8(dst, o.GPU)
+		dst = tx.AppendStr8(dst, o.GPU)
 	}
 	dst = tx.AppendU64(dst, uint64(m.UnitPrices.CPU))
 	dst = tx.AppendU64(dst, uint64(m.UnitPrices.Memory))
@@ -681,11 +681,11 @@ func decodeMsgCreateBid(b []byte) (tx.Msg, error) {
 	m := &MsgCreateBid{Order: id.Order(), Provider: id.Provider}
 	m.Price = tx.Amount(r.U64())
 	m.Deposit = tx.Amount(r.U64())
-	if n := readCount(r, 5, "unit offers"); n > 0 {
+	if n := r.Count(5, "unit offers"); n > 0 {
 		m.Offer = make([]UnitOffer, n)
 		for i := range m.Offer {
 			m.Offer[i].Unit = r.U32()
-			m.Offer[i].GPU = readStr8(r)
+			m.Offer[i].GPU = r.Str8()
 		}
 	}
 	m.UnitPrices.CPU = tx.Amount(r.U64())

@@ -107,11 +107,11 @@ func (p *Provider) attributes() []Attribute {
 func (p *Provider) encode() []byte {
 	b := make([]byte, 0, 128+len(p.HostURI)+64*len(p.Attributes))
 	b = append(b, p.Owner[:]...)
-	b = appendStr8(b, p.HostURI)
-	b = appendStr8(b, p.Region)
+	b = tx.AppendStr8(b, p.HostURI)
+	b = tx.AppendStr8(b, p.Region)
 	b = appendAttrs(b, p.Attributes)
-	b = appendStr8(b, p.Info.Email)
-	b = appendStr8(b, p.Info.Website)
+	b = tx.AppendStr8(b, p.Info.Email)
+	b = tx.AppendStr8(b, p.Info.Website)
 	b = tx.AppendU64(b, p.CreatedAt)
 	b = tx.AppendU32(b, p.OpenBids)
 	return tx.AppendU32(b, p.ActiveLeases)
@@ -121,11 +121,11 @@ func decodeProvider(b []byte) (*Provider, error) {
 	r := tx.NewReader(b)
 	p := &Provider{}
 	copy(p.Owner[:], r.Fixed(tx.AddressLen))
-	p.HostURI = readStr8(r)
-	p.Region = readStr8(r)
+	p.HostURI = r.Str8()
+	p.Region = r.Str8()
 	p.Attributes = readAttrs(r)
-	p.Info.Email = readStr8(r)
-	p.Info.Website = readStr8(r)
+	p.Info.Email = r.Str8()
+	p.Info.Website = r.Str8()
 	p.CreatedAt = r.U64()
 	p.OpenBids = r.U32()
 	p.ActiveLeases = r.U32()
@@ -285,10 +285,10 @@ func (b *Bid) encode() []byte {
 	out = append(out, byte(b.State))
 	out = tx.AppendU64(out, uint64(b.Price))
 	out = tx.AppendU64(out, uint64(b.Deposit))
-	out = append(out, byte(count8(len(b.Offer))))
-	for _, o := range b.Offer[:count8(len(b.Offer))] {
+	out = append(out, byte(tx.Count8(len(b.Offer))))
+	for _, o := range b.Offer[:tx.Count8(len(b.Offer))] {
 		out = tx.AppendU32(out, o.Unit)
-		out = appendStr8(out, o.GPU)
+		out = tx.AppendStr8(out, o.GPU)
 	}
 	out = tx.AppendU64(out, uint64(b.UnitPrices.CPU))
 	out = tx.AppendU64(out, uint64(b.UnitPrices.Memory))
@@ -303,11 +303,11 @@ func decodeBid(buf []byte) (*Bid, error) {
 	b := &Bid{ID: readBidID(r), State: BidState(r.U8())}
 	b.Price = tx.Amount(r.U64())
 	b.Deposit = tx.Amount(r.U64())
-	if n := readCount(r, 5, "unit offers"); n > 0 {
+	if n := r.Count(5, "unit offers"); n > 0 {
 		b.Offer = make([]UnitOffer, n)
 		for i := range b.Offer {
 			b.Offer[i].Unit = r.U32()
-			b.Offer[i].GPU = readStr8(r)
+			b.Offer[i].GPU = r.Str8()
 		}
 	}
 	b.UnitPrices = UnitPrices{CPU: tx.Amount(r.U64()), Memory: tx.Amount(r.U64()), GPU: tx.Amount(r.U64())}
@@ -390,7 +390,7 @@ func decodeLease(b []byte) (*Lease, error) {
 	l.Balance = tx.Amount(r.U64())
 	l.Withdrawn = tx.Amount(r.U64())
 	l.Unsettled = tx.Amount(r.U64())
-	if readBool(r) {
+	if r.Bool() {
 		u := &Usage{}
 		var at uint64
 		for _, p := range []*uint64{&u.Seq, &u.Height, &u.AnchorHeight, &at, &u.SinceCPU, &u.SinceMemory, &u.SinceGPU, &u.TotalCPU, &u.TotalMemory, &u.TotalGPU} {
@@ -463,7 +463,7 @@ func (a *Account) encode() []byte {
 		b = tx.AppendU32(b, p.OSeq)
 		b = append(b, p.Provider[:]...)
 		b = tx.AppendU64(b, uint64(p.Rate))
-		b = appendBool(b, p.Usage)
+		b = tx.AppendBool(b, p.Usage)
 	}
 	return appendTimer(b, a.timer)
 }
@@ -471,7 +471,7 @@ func (a *Account) encode() []byte {
 func decodeAccount(b []byte) (*Account, error) {
 	r := tx.NewReader(b)
 	a := &Account{ID: readDeploymentID(r), State: AccountState(r.U8())}
-	n := readCount(r, tx.AddressLen+16, "deposits")
+	n := r.Count(tx.AddressLen+16, "deposits")
 	a.Deposits = make([]Deposit, n)
 	for i := range a.Deposits {
 		d := &a.Deposits[i]
@@ -483,7 +483,7 @@ func decodeAccount(b []byte) (*Account, error) {
 	a.Transferred = tx.Amount(r.U64())
 	a.Refunded = tx.Amount(r.U64())
 	a.SettledAt = r.U64()
-	n = readCount(r, 8+tx.AddressLen+9, "payments")
+	n = r.Count(8+tx.AddressLen+9, "payments")
 	a.Payments = make([]Payment, n)
 	for i := range a.Payments {
 		p := &a.Payments[i]
@@ -491,7 +491,7 @@ func decodeAccount(b []byte) (*Account, error) {
 		p.OSeq = r.U32()
 		copy(p.Provider[:], r.Fixed(tx.AddressLen))
 		p.Rate = tx.Amount(r.U64())
-		p.Usage = readBool(r)
+		p.Usage = r.Bool()
 	}
 	a.timer = readTimer(r)
 	return a, decodeDone(r, "escrow account")

@@ -121,8 +121,8 @@ func (m *MsgCreateSubnet) Type() tx.MsgType { return TypeMsgCreateSubnet }
 // len) ‖ u8 count ‖ count × digest(32).
 func (m *MsgCreateSubnet) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Owner[:]...)
-	dst = appendStr8(dst, m.Name)
-	dst = appendStr8(dst, m.TaskType)
+	dst = tx.AppendStr8(dst, m.Name)
+	dst = tx.AppendStr8(dst, m.TaskType)
 	return appendDigests(dst, m.Digests)
 }
 
@@ -287,10 +287,10 @@ func (m *MsgServe) Type() tx.MsgType { return TypeMsgServe }
 func (m *MsgServe) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Hotkey[:]...)
 	dst = tx.AppendU16(dst, m.Netuid)
-	dst = appendStr8(dst, m.Endpoint)
+	dst = tx.AppendStr8(dst, m.Endpoint)
 	dst = tx.AppendU32(dst, m.ProtocolVersion)
 	dst = append(dst, m.ModelDigest[:]...)
-	return appendStr8(dst, m.Region)
+	return tx.AppendStr8(dst, m.Region)
 }
 
 // ValidateBasic implements tx.Msg.
@@ -510,7 +510,7 @@ func (m *MsgRevealWeights) AppendBody(dst []byte) []byte {
 	dst = append(dst, m.Hotkey[:]...)
 	dst = tx.AppendU16(dst, m.Netuid)
 	dst = appendVector(dst, m.UIDs, m.Weights)
-	return appendStr8(dst, string(m.Salt))
+	return tx.AppendStr8(dst, string(m.Salt))
 }
 
 // ValidateBasic implements tx.Msg.
@@ -547,19 +547,10 @@ func CommitHash(netuid uint16, hotkey tx.Address, uids, weights []uint16, salt [
 	b := make([]byte, 0, len(commitDomain)+4+4*len(uids)+1+len(salt)+tx.AddressLen+2)
 	b = append(b, commitDomain...)
 	b = appendVector(b, uids, weights)
-	b = appendStr8(b, string(salt))
+	b = tx.AppendStr8(b, string(salt))
 	b = append(b, hotkey[:]...)
 	b = tx.AppendU16(b, netuid)
 	return sha256.Sum256(b)
-}
-
-// appendStr8 appends a u8 length and s, truncating at 255 bytes (longer
-// values fail ValidateBasic before they are encoded for real).
-func appendStr8(dst []byte, s string) []byte {
-	if len(s) > 255 {
-		s = s[:255]
-	}
-	return tx.AppendBytes8(dst, []byte(s))
 }
 
 func appendVector(dst []byte, uids, weights []uint16) []byte {

@@ -197,8 +197,8 @@ func appendParams(dst []byte, p *Params) []byte {
 	dst = tx.AppendU16(dst, p.Kappa)
 	dst = tx.AppendU64(dst, p.BondsMovingAverage)
 	dst = tx.AppendU16(dst, p.BondsPenalty)
-	dst = appendBool(dst, p.Yuma3)
-	dst = appendBool(dst, p.LiquidAlpha.Enabled)
+	dst = tx.AppendBool(dst, p.Yuma3)
+	dst = tx.AppendBool(dst, p.LiquidAlpha.Enabled)
 	dst = tx.AppendU16(dst, p.LiquidAlpha.AlphaLow)
 	dst = tx.AppendU16(dst, p.LiquidAlpha.AlphaHigh)
 	dst = tx.AppendU16(dst, uint16(p.LiquidAlpha.Steepness))
@@ -211,7 +211,7 @@ func appendParams(dst []byte, p *Params) []byte {
 	dst = tx.AppendU64(dst, uint64(p.MaxBurn))
 	dst = tx.AppendU64(dst, p.BurnHalfLife)
 	dst = tx.AppendU32(dst, p.BurnIncreaseMult)
-	dst = appendBool(dst, p.CommitReveal)
+	dst = tx.AppendBool(dst, p.CommitReveal)
 	return tx.AppendU16(dst, p.RevealPeriod)
 }
 
@@ -223,8 +223,8 @@ func readParams(r *tx.Reader) Params {
 	p.Kappa = r.U16()
 	p.BondsMovingAverage = r.U64()
 	p.BondsPenalty = r.U16()
-	p.Yuma3 = readBool(r)
-	p.LiquidAlpha.Enabled = readBool(r)
+	p.Yuma3 = r.Bool()
+	p.LiquidAlpha.Enabled = r.Bool()
 	p.LiquidAlpha.AlphaLow = r.U16()
 	p.LiquidAlpha.AlphaHigh = r.U16()
 	p.LiquidAlpha.Steepness = int16(r.U16())
@@ -237,28 +237,9 @@ func readParams(r *tx.Reader) Params {
 	p.MaxBurn = tx.Amount(r.U64())
 	p.BurnHalfLife = r.U64()
 	p.BurnIncreaseMult = r.U32()
-	p.CommitReveal = readBool(r)
+	p.CommitReveal = r.Bool()
 	p.RevealPeriod = r.U16()
 	return p
-}
-
-func appendBool(dst []byte, b bool) []byte {
-	if b {
-		return append(dst, 1)
-	}
-	return append(dst, 0)
-}
-
-func readBool(r *tx.Reader) bool {
-	switch v := r.U8(); v {
-	case 0:
-		return false
-	case 1:
-		return true
-	default:
-		r.Fail(fmt.Errorf("bool byte %d at offset %d, want 0 or 1", v, r.Offset()-1))
-		return false
-	}
 }
 
 // ModuleParams are the chain-wide parameters of the module, fixed at

@@ -233,8 +233,8 @@ func (n *Neuron) encode() []byte {
 	b = tx.AppendU32(b, n.ProtocolVersion)
 	b = append(b, n.ModelDigest[:]...)
 	b = tx.AppendBytes8(b, []byte(n.Region))
-	b = appendBool(b, n.ValidatorPermit)
-	b = appendBool(b, n.Active)
+	b = tx.AppendBool(b, n.ValidatorPermit)
+	b = tx.AppendBool(b, n.Active)
 	for _, v := range []uint16{n.StakeWeight, n.Rank, n.Trust, n.Consensus, n.Incentive, n.Dividends, n.ValidatorTrust} {
 		b = tx.AppendU16(b, v)
 	}
@@ -254,8 +254,8 @@ func decodeNeuron(netuid, uid uint16, b []byte) (*Neuron, error) {
 	n.ProtocolVersion = r.U32()
 	copy(n.ModelDigest[:], r.Fixed(32))
 	n.Region = string(r.Bytes8(MaxRegionLen))
-	n.ValidatorPermit = readBool(r)
-	n.Active = readBool(r)
+	n.ValidatorPermit = r.Bool()
+	n.Active = r.Bool()
 	for _, p := range []*uint16{&n.StakeWeight, &n.Rank, &n.Trust, &n.Consensus, &n.Incentive, &n.Dividends, &n.ValidatorTrust} {
 		*p = r.U16()
 	}

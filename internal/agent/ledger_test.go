@@ -137,4 +137,65 @@ func TestLedgerEndToEnd(t *testing.T) {
 	if err != nil || lane.Redeemed != want || lane.Nonce != 19 {
 		t.Errorf("lane 0 on chain %+v (%v), want nonce 19 (the 20th call failed; failed calls burn a nonce) and %s", lane, err, want)
 	}
+
+	// A restarted payee that lost its memory reads lane positions from
+	// the ledger: old vouchers are refused, not served again.
+	fresh, err := agent.NewPaywall(agent.PaywallOptions{ChainID: chaintest.DefaultChainID, Key: payeeKey.PrivateKey(), Channels: payeeChain,
+		Price: func(*http.Request) tx.Amount { return price }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqHash := agent.RequestHashOf("POST", "/data", []byte("q"))
+	for _, tt := range []struct {
+		nonce  uint64
+		amount tx.Amount
+		code   string
+	}{{19, want, agent.CodeReplayedVoucher}, {5, 35, agent.CodeStaleVoucher}} {
+		v, _ := paych.Voucher{ChainID: chaintest.DefaultChainID, Channel: ch.ID, Nonce: tt.nonce, Amount: tt.amount, RequestHash: reqHash}.Sign(payerKey.PrivateKey())
+		_, perr := fresh.Check(ctx, &v, price, reqHash)
+		if perr == nil || perr.Code != tt.code {
+			t.Errorf("nonce %d after a restart: %v, want %s", tt.nonce, perr, tt.code)
+		}
+	}
+}
+
+// TestRestoreAccepted: vouchers saved from Paywall.Accepted and passed
+// to a new paywall are redeemed, and the ones already redeemed are
+// recognised as such.
+func TestRestoreAccepted(t *testing.T) {
+	ctx := context.Background()
+	payerKey, payeeKey := walletKey(t, 1), walletKey(t, 2)
+	c := twin(t, payerKey, payeeKey)
+	payeeChain := agent.NewLedgerChain(c, payeeKey)
+	ch, err := agent.NewLedgerChain(c, payerKey).OpenChannel(ctx, payeeKey.Address(), 10_000, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(lane uint32, nonce uint64, amt tx.Amount) paych.SignedVoucher {
+		v, _ := paych.Voucher{ChainID: chaintest.DefaultChainID, Channel: ch.ID, Lane: lane, Nonce: nonce, Amount: amt}.Sign(payerKey.PrivateKey())
+		return v
+	}
+	// Lane 0 was redeemed before the restart, lane 1 was not.
+	if err := payeeChain.Redeem(ctx, []paych.SignedVoucher{sign(0, 3, 30)}); err != nil {
+		t.Fatal(err)
+	}
+	wall, err := agent.NewPaywall(agent.PaywallOptions{ChainID: chaintest.DefaultChainID, Key: payeeKey.PrivateKey(), Channels: payeeChain,
+		Price: func(*http.Request) tx.Amount { return 1 }, Accepted: []paych.SignedVoucher{sign(0, 3, 30), sign(1, 2, 20)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(wall.Accepted()); got != 2 {
+		t.Fatalf("%d accepted after restore, want 2", got)
+	}
+	red := &agent.Redeemer{Paywall: wall, Chain: payeeChain}
+	if n, err := red.RedeemOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("redeem restored: %d, %v; want 1 (lane 0 was already redeemed)", n, err)
+	}
+	if n, err := red.RedeemOnce(ctx); err != nil || n != 0 {
+		t.Errorf("second redeem: %d, %v", n, err)
+	}
+	got, _ := payeeChain.Channel(ctx, ch.ID)
+	if got.Redeemed != 50 {
+		t.Errorf("redeemed %s, want 50udeai", got.Redeemed)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -27,6 +28,15 @@ var ErrUnknownChannel = errors.New("unknown payment channel")
 // ledger's /paych/channel/<id>); LedgerChain implements it.
 type ChannelSource interface {
 	Channel(ctx context.Context, id paych.ChannelID) (paych.Channel, error)
+}
+
+// LaneSource is optionally implemented by a ChannelSource to tell a
+// lane's redeemed position on chain (the ledger's /paych/lane/<id>/<lane>);
+// the paywall starts a lane it has no record of from it, so that a voucher
+// already redeemed is refused as a replay even after a restart that lost
+// the paywall's memory. LedgerChain implements it.
+type LaneSource interface {
+	Lane(ctx context.Context, id paych.ChannelID, lane uint32) (paych.Lane, error)
 }
 
 // The error codes of a refused payment, in the "error" field of the 402
@@ -63,6 +73,10 @@ type PaywallOptions struct {
 	MinSettleDelay uint64
 	MaxBody        int64        // default 8 MiB
 	Logger         *slog.Logger // nil: discard
+	// Accepted restores the vouchers a previous run accepted (from
+	// Paywall.Accepted, saved by the caller): each lane starts from its
+	// voucher, which is redeemed again if needed.
+	Accepted []paych.SignedVoucher
 }
 
 // Paywall is a payee's HTTP middleware for the 402 flow: a request
@@ -79,8 +93,9 @@ type Paywall struct {
 	payee tx.Address
 	log   *slog.Logger
 
-	mu    sync.Mutex // guards chans
-	chans map[paych.ChannelID]*payeeChannel
+	mu      sync.Mutex // guards chans and restore
+	chans   map[paych.ChannelID]*payeeChannel
+	restore []paych.SignedVoucher // from PaywallOptions.Accepted, for channels not read yet
 }
 
 type payeeChannel struct {
@@ -116,8 +131,12 @@ func NewPaywall(o PaywallOptions) (*Paywall, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Paywall{o: o, payee: tx.AddressFromPubKey(o.Key.Public().(ed25519.PublicKey)), log: log.With("component", "paywall"),
-		chans: map[paych.ChannelID]*payeeChannel{}}, nil
+	p := &Paywall{o: o, payee: tx.AddressFromPubKey(o.Key.Public().(ed25519.PublicKey)), log: log.With("component", "paywall"),
+		chans: map[paych.ChannelID]*payeeChannel{}}
+	// Restored vouchers are re-checked against the channel when it is
+	// first read; until then they only set the lanes' positions.
+	p.restore = o.Accepted
+	return p, nil
 }
 
 // Payee returns the address vouchers must pay.
@@ -206,6 +225,9 @@ func (p *Paywall) admit(ctx context.Context, v *paych.SignedVoucher, price tx.Am
 	if perr != nil {
 		return nil, perr
 	}
+	if perr := p.seedLane(ctx, c, v.Channel, v.Lane); perr != nil {
+		return nil, perr
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := c.lanes[v.Lane]
@@ -270,8 +292,68 @@ func (p *Paywall) channel(ctx context.Context, id paych.ChannelID, refresh bool)
 		return old, nil
 	}
 	c = &payeeChannel{ch: ch, lanes: map[uint32]*payeeLane{}}
+	for i := range p.restore {
+		if v := p.restore[i]; v.Channel == id {
+			if l := c.lanes[v.Lane]; l == nil || v.Nonce > l.pos.Nonce {
+				if l != nil {
+					c.accepted -= l.pos.Redeemed
+				}
+				c.lanes[v.Lane] = &payeeLane{pos: paych.Lane{Lane: v.Lane, Nonce: v.Nonce, Redeemed: v.Amount}, latest: &v}
+				c.accepted += v.Amount
+			}
+		}
+	}
 	p.chans[id] = c
 	return c, nil
+}
+
+// seedLane reads a lane the paywall has no record of from the ledger, if
+// the channel source can tell.
+func (p *Paywall) seedLane(ctx context.Context, c *payeeChannel, id paych.ChannelID, lane uint32) *PaymentError {
+	ls, ok := p.o.Channels.(LaneSource)
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	known := c.lanes[lane] != nil
+	p.mu.Unlock()
+	if known {
+		return nil
+	}
+	pos, err := ls.Lane(ctx, id, lane)
+	if err != nil {
+		p.log.Warn("lane lookup failed", "channel", id.String(), "lane", lane, "err", err)
+		return refuse(http.StatusServiceUnavailable, CodeChannelLookup, "could not read lane %d of channel %s from the ledger, retry", lane, id)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.lanes[lane] == nil {
+		pos.Lane = lane
+		c.lanes[lane] = &payeeLane{pos: pos, redeemed: pos.Nonce}
+		c.accepted += pos.Redeemed
+	}
+	return nil
+}
+
+// Accepted returns the latest accepted voucher of every lane, to save
+// and pass back as PaywallOptions.Accepted after a restart.
+func (p *Paywall) Accepted() []paych.SignedVoucher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []paych.SignedVoucher
+	for _, c := range p.chans {
+		for _, l := range c.lanes {
+			if l.latest != nil {
+				out = append(out, *l.latest)
+			}
+		}
+	}
+	for _, v := range p.restore {
+		if p.chans[v.Channel] == nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Settle ends a claim: kept (the handler succeeded) moves the lane to the
@@ -314,6 +396,11 @@ func (p *Paywall) Unredeemed() []paych.SignedVoucher {
 			}
 		}
 	}
+	for _, v := range p.restore {
+		if p.chans[v.Channel] == nil {
+			out = append(out, v)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if c := bytes.Compare(out[i].Channel[:], out[j].Channel[:]); c != 0 {
 			return c < 0
@@ -328,6 +415,11 @@ func (p *Paywall) MarkRedeemed(vs []paych.SignedVoucher) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range vs {
+		if p.chans[vs[i].Channel] == nil {
+			p.restore = slices.DeleteFunc(p.restore, func(v paych.SignedVoucher) bool {
+				return v.Channel == vs[i].Channel && v.Lane == vs[i].Lane && v.Nonce <= vs[i].Nonce
+			})
+		}
 		if c := p.chans[vs[i].Channel]; c != nil {
 			if l := c.lanes[vs[i].Lane]; l != nil && vs[i].Nonce > l.redeemed {
 				l.redeemed = vs[i].Nonce

@@ -16,6 +16,9 @@ type RedeemChain interface {
 	Redeem(ctx context.Context, vs []paych.SignedVoucher) error
 }
 
+// codeBadNonce is the ledger's reason code for a replayed or stale nonce.
+const codeBadNonce = 5
+
 // DefaultRedeemInterval is how often a Redeemer redeems by default.
 const DefaultRedeemInterval = time.Minute
 
@@ -48,7 +51,14 @@ func (r *Redeemer) RedeemOnce(ctx context.Context) (int, error) {
 	var errs []error
 	for i := range vs {
 		one := vs[i : i+1]
-		if err := r.Chain.Redeem(ctx, one); err != nil {
+		err := r.Chain.Redeem(ctx, one)
+		if r.onChain(ctx, err, &vs[i]) {
+			// The chain already holds this voucher or a later one (e.g.
+			// restored after a restart): nothing more to redeem.
+			r.Paywall.MarkRedeemed(one)
+			continue
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("channel %s lane %d nonce %d: %w", vs[i].Channel, vs[i].Lane, vs[i].Nonce, err))
 			continue
 		}
@@ -56,6 +66,19 @@ func (r *Redeemer) RedeemOnce(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// onChain reports whether a redeem refused for a bad nonce failed because
+// the lane is already at v's nonce or beyond (the tx's own account nonce
+// has the same code, so the lane is read to tell them apart).
+func (r *Redeemer) onChain(ctx context.Context, err error, v *paych.SignedVoucher) bool {
+	var te *TxError
+	ls, ok := r.Chain.(LaneSource)
+	if !errors.As(err, &te) || te.Code != codeBadNonce || !ok {
+		return false
+	}
+	l, lerr := ls.Lane(ctx, v.Channel, v.Lane)
+	return lerr == nil && l.Nonce >= v.Nonce
 }
 
 // Run redeems every Interval until ctx ends, and once more on the way

@@ -3,7 +3,6 @@ package agents
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -185,52 +184,26 @@ type query struct {
 	height     uint64
 }
 
-// parseQuery splits "?k=v&k=v" off the path (the ledger may not import
-// net/url; values are plain, never escaped). Values may hold '/'
-// (capabilities such as llm/chat), which the ledger has already split
-// into segments, so everything after the first '?' is joined back.
+// parseQuery parses a query path with module.ParseQuery and this
+// module's own parameters.
 func parseQuery(path []string) (query, error) {
-	q := query{path: path, limit: DefaultQueryLimit}
-	i := slices.IndexFunc(path, func(s string) bool { return strings.Contains(s, "?") })
-	if i < 0 {
-		return q, nil
+	mq, err := module.ParseQuery(path, DefaultQueryLimit, MaxQueryLimit, "capability", "max_price")
+	q := query{path: mq.Path, limit: mq.Limit, after: mq.After, height: mq.Height}
+	if err != nil {
+		return q, err
 	}
-	head, params, _ := strings.Cut(strings.Join(path[i:], "/"), "?")
-	q.path = slices.Clone(path[:i])
-	if head != "" {
-		q.path = append(q.path, head)
-	}
-	for kv := range strings.SplitSeq(params, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxQueryLimit {
-				return q, module.Errorf(module.ReasonBadQuery, "limit %q: want 1 to %d", v, MaxQueryLimit)
-			}
-			q.limit = n
-		case "after":
-			q.after = v
-		case "capability":
-			if err := validCapability(v); err != nil {
-				return q, module.Wrap(module.ReasonBadQuery, err)
-			}
-			q.capability = v
-		case "max_price":
-			p, err := parsePrice(v)
-			if err != nil {
-				return q, module.Errorf(module.ReasonBadQuery, "max_price %q: want udeai, e.g. 1500 or 1500udeai", v)
-			}
-			q.maxPrice = &p
-		case "height":
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return q, module.Errorf(module.ReasonBadQuery, "height %q: want a block height", v)
-			}
-			q.height = n
-		default:
-			return q, module.Errorf(module.ReasonBadQuery, "query parameter %q: want limit, after, capability, max_price or height", k)
+	if v, ok := mq.Extra["capability"]; ok {
+		if err := validCapability(v); err != nil {
+			return q, module.Wrap(module.ReasonBadQuery, err)
 		}
+		q.capability = v
+	}
+	if v, ok := mq.Extra["max_price"]; ok {
+		p, err := parsePrice(v)
+		if err != nil {
+			return q, module.Errorf(module.ReasonBadQuery, "max_price %q: want udeai, e.g. 1500 or 1500udeai", v)
+		}
+		q.maxPrice = &p
 	}
 	return q, nil
 }

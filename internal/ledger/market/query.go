@@ -3,7 +3,6 @@ package market
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -200,43 +199,16 @@ type query struct {
 	height uint64
 }
 
-// parseQuery splits "?k=v&k=v" off the path (the ledger may not import
-// net/url; values are plain, never escaped). Values may hold '/' (IDs),
-// which the ledger has already split into segments, so everything after
-// the first '?' is joined back.
+// parseQuery parses a query path with module.ParseQuery and this
+// module's own parameters.
 func parseQuery(path []string) (query, error) {
-	q := query{path: path, limit: DefaultQueryLimit}
-	i := slices.IndexFunc(path, func(s string) bool { return strings.Contains(s, "?") })
-	if i < 0 {
-		return q, nil
+	mq, err := module.ParseQuery(path, DefaultQueryLimit, MaxQueryLimit, "state")
+	q := query{path: mq.Path, limit: mq.Limit, after: mq.After, height: mq.Height}
+	if err != nil {
+		return q, err
 	}
-	head, params, _ := strings.Cut(strings.Join(path[i:], "/"), "?")
-	q.path = slices.Clone(path[:i])
-	if head != "" {
-		q.path = append(q.path, head)
-	}
-	for kv := range strings.SplitSeq(params, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxQueryLimit {
-				return q, module.Errorf(module.ReasonBadQuery, "limit %q: want 1 to %d", v, MaxQueryLimit)
-			}
-			q.limit = n
-		case "after":
-			q.after = v
-		case "state":
-			q.state = v
-		case "height":
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return q, module.Errorf(module.ReasonBadQuery, "height %q: want a block height", v)
-			}
-			q.height = n
-		default:
-			return q, module.Errorf(module.ReasonBadQuery, "query parameter %q: want limit, after, state or height", k)
-		}
+	if v, ok := mq.Extra["state"]; ok {
+		q.state = v
 	}
 	return q, nil
 }

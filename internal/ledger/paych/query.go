@@ -3,7 +3,6 @@ package paych
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -183,49 +182,25 @@ type query struct {
 	to     tx.Address
 }
 
-// parseQuery splits "?k=v&k=v" off the path (the ledger may not import
-// net/url; values are plain, never escaped).
+// parseQuery parses a query path with module.ParseQuery and this
+// module's own parameters.
 func parseQuery(path []string) (query, error) {
-	q := query{path: path, limit: DefaultQueryLimit}
-	i := slices.IndexFunc(path, func(s string) bool { return strings.Contains(s, "?") })
-	if i < 0 {
-		return q, nil
+	mq, err := module.ParseQuery(path, DefaultQueryLimit, MaxQueryLimit, "state", "to")
+	q := query{path: mq.Path, limit: mq.Limit, after: mq.After, height: mq.Height}
+	if err != nil {
+		return q, err
 	}
-	head, params, _ := strings.Cut(strings.Join(path[i:], "/"), "?")
-	q.path = slices.Clone(path[:i])
-	if head != "" {
-		q.path = append(q.path, head)
-	}
-	for kv := range strings.SplitSeq(params, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxQueryLimit {
-				return q, module.Errorf(module.ReasonBadQuery, "limit %q: want 1 to %d", v, MaxQueryLimit)
-			}
-			q.limit = n
-		case "after":
-			q.after = v
-		case "state":
-			if err := q.state.UnmarshalText([]byte(v)); err != nil {
-				return q, module.Wrap(module.ReasonBadQuery, err)
-			}
-		case "height":
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return q, module.Errorf(module.ReasonBadQuery, "height %q: want a block height", v)
-			}
-			q.height = n
-		case "to":
-			a, err := tx.ParseAddress(v)
-			if err != nil {
-				return q, module.Wrap(module.ReasonBadQuery, err)
-			}
-			q.to = a
-		default:
-			return q, module.Errorf(module.ReasonBadQuery, "query parameter %q: want limit, after, state, height or to", k)
+	if v, ok := mq.Extra["state"]; ok {
+		if err := q.state.UnmarshalText([]byte(v)); err != nil {
+			return q, module.Wrap(module.ReasonBadQuery, err)
 		}
+	}
+	if v, ok := mq.Extra["to"]; ok {
+		a, err := tx.ParseAddress(v)
+		if err != nil {
+			return q, module.Wrap(module.ReasonBadQuery, err)
+		}
+		q.to = a
 	}
 	return q, nil
 }

@@ -94,7 +94,7 @@ type Budget struct {
 	st        budgetState
 	reserved  tx.Amount                // outstanding, all counterparties
 	resBy     map[tx.Address]tx.Amount // outstanding per counterparty
-	resPeriod tx.Amount                // outstanding in the current window
+	resPeriod tx.Amount                // outstanding, counted in the current window
 	approvals map[string]*Approval
 	seq       uint64
 }
@@ -145,7 +145,6 @@ type Reservation struct {
 	b            *Budget
 	counterparty tx.Address
 	amount       tx.Amount
-	window       time.Time
 	done         bool // guarded by b.mu
 }
 
@@ -199,7 +198,9 @@ func (b *Budget) windowLocked(now time.Time) time.Time {
 	}
 	w := now.Truncate(b.pol.Period)
 	if !w.Equal(b.st.Window) {
-		b.st.Window, b.st.WindowSpent, b.resPeriod = w, 0, 0
+		// Reservations still outstanding from the last window count in
+		// this one until settled, so a window never overshoots its cap.
+		b.st.Window, b.st.WindowSpent, b.resPeriod = w, 0, b.reserved
 	}
 	return w
 }
@@ -264,7 +265,7 @@ func (b *Budget) Reserve(_ context.Context, counterparty tx.Address, amount tx.A
 		b.resPeriod -= amount
 		return nil, fmt.Errorf("reserve %s for %s: %w", amount, counterparty, err)
 	}
-	return &Reservation{b: b, counterparty: counterparty, amount: amount, window: w}, nil
+	return &Reservation{b: b, counterparty: counterparty, amount: amount}, nil
 }
 
 func (b *Budget) newApprovalLocked(cp tx.Address, amount tx.Amount, now time.Time) *Approval {
@@ -343,8 +344,7 @@ func (r *Reservation) Commit(actual tx.Amount) error {
 	b.st.SpentBy[r.counterparty] += actual
 	if b.pol.Period > 0 {
 		// A reservation from an earlier window is charged to the current
-		// one: a period never sees less than was paid in it.
-		b.windowLocked(b.now())
+		// one, in which it was counted since the rollover.
 		b.st.WindowSpent += actual
 	}
 	return b.saveLocked()
@@ -370,7 +370,8 @@ func (r *Reservation) settleLocked() {
 	if b.resBy[r.counterparty] -= r.amount; b.resBy[r.counterparty] == 0 {
 		delete(b.resBy, r.counterparty)
 	}
-	if b.pol.Period > 0 && r.window.Equal(b.st.Window) {
+	if b.pol.Period > 0 {
+		b.windowLocked(b.now())
 		b.resPeriod -= r.amount
 	}
 }

@@ -76,6 +76,8 @@ func TestBudgetLimits(t *testing.T) {
 		{name: "period", pol: Policy{Total: 100, PerPeriod: 30, Period: time.Hour}, before: spend(alice, 25), to: alice, amount: 6, want: ErrCapExceeded},
 		{name: "next period", pol: Policy{Total: 100, PerPeriod: 30, Period: time.Hour},
 			before: func(b *Budget, c *clock) { spend(alice, 25)(b, c); c.Add(time.Hour) }, to: alice, amount: 30},
+		{name: "outstanding counts in next period", pol: Policy{Total: 100, PerPeriod: 30, Period: time.Hour},
+			before: func(b *Budget, c *clock) { hold(alice, 25)(b, c); c.Add(time.Hour) }, to: alice, amount: 6, want: ErrCapExceeded},
 		{name: "not allowed", pol: Policy{Total: 100, Allow: map[tx.Address]tx.Amount{alice: 0}}, to: bob, amount: 1, want: ErrNotAllowed},
 		{name: "allowed no cap", pol: Policy{Total: 100, Allow: map[tx.Address]tx.Amount{alice: 0}}, to: alice, amount: 100},
 		{name: "counterparty cap", pol: Policy{Total: 100, Allow: map[tx.Address]tx.Amount{alice: 50, bob: 50}}, before: spend(alice, 40), to: alice, amount: 11, want: ErrCounterpartyCap},

@@ -258,7 +258,7 @@ func SenderFrom(ctx context.Context) (tx.Address, bool) {
 
 // Verify checks a message for a request of method, path and body at now
 // and records its nonce.
-func (rc *Receiver) Verify(m *Message, method, path string, body []byte) *PaymentError {
+func (rc *Receiver) Verify(m *Message, method, path string, body []byte) *Rejection {
 	now := rc.o.Now()
 	switch {
 	case m.To != rc.o.Self:

@@ -142,17 +142,18 @@ func NewPaywall(o PaywallOptions) (*Paywall, error) {
 // Payee returns the address vouchers must pay.
 func (p *Paywall) Payee() tx.Address { return p.payee }
 
-// PaymentError is a refused payment.
-type PaymentError struct {
+// Rejection is a refused payment or message: the HTTP status, a stable
+// code (the Code… constants) and a message for the client.
+type Rejection struct {
 	Status  int
 	Code    string
 	Message string
 }
 
-func (e *PaymentError) Error() string { return e.Code + ": " + e.Message }
+func (e *Rejection) Error() string { return e.Code + ": " + e.Message }
 
-func refuse(status int, code, format string, args ...any) *PaymentError {
-	return &PaymentError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func refuse(status int, code, format string, args ...any) *Rejection {
+	return &Rejection{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Claim is a voucher accepted for one request, holding its lane until
@@ -165,7 +166,7 @@ type Claim struct {
 // Check checks voucher v for a request of price bound to reqHash and, if
 // it passes, holds its lane until Settle. It is the paywall's check
 // without HTTP.
-func (p *Paywall) Check(ctx context.Context, v *paych.SignedVoucher, price tx.Amount, reqHash paych.RequestHash) (*Claim, *PaymentError) {
+func (p *Paywall) Check(ctx context.Context, v *paych.SignedVoucher, price tx.Amount, reqHash paych.RequestHash) (*Claim, *Rejection) {
 	if v.ChainID != p.o.ChainID {
 		return nil, refuse(http.StatusBadRequest, CodeWrongNetwork, "voucher is for chain %q, this is %q", v.ChainID, p.o.ChainID)
 	}
@@ -197,8 +198,8 @@ func (p *Paywall) Check(ctx context.Context, v *paych.SignedVoucher, price tx.Am
 // one by one, then each voucher is admitted in order. claims[i] or
 // errs[i] answers vs[i]; two vouchers on one lane in a batch make the
 // second lane_busy.
-func (p *Paywall) CheckBatch(ctx context.Context, vs []paych.SignedVoucher, price tx.Amount, reqHashes []paych.RequestHash) ([]*Claim, []*PaymentError) {
-	claims, errs := make([]*Claim, len(vs)), make([]*PaymentError, len(vs))
+func (p *Paywall) CheckBatch(ctx context.Context, vs []paych.SignedVoucher, price tx.Amount, reqHashes []paych.RequestHash) ([]*Claim, []*Rejection) {
+	claims, errs := make([]*Claim, len(vs)), make([]*Rejection, len(vs))
 	ok := paych.VerifyBatch(vs)
 	for i := range vs {
 		v := &vs[i]
@@ -220,7 +221,7 @@ func (p *Paywall) CheckBatch(ctx context.Context, vs []paych.SignedVoucher, pric
 
 // admit checks a voucher whose signature verified against the channel
 // and lane state and holds its lane.
-func (p *Paywall) admit(ctx context.Context, v *paych.SignedVoucher, price tx.Amount) (*Claim, *PaymentError) {
+func (p *Paywall) admit(ctx context.Context, v *paych.SignedVoucher, price tx.Amount) (*Claim, *Rejection) {
 	c, perr := p.channel(ctx, v.Channel, false)
 	if perr != nil {
 		return nil, perr
@@ -264,7 +265,7 @@ func (p *Paywall) admit(ctx context.Context, v *paych.SignedVoucher, price tx.Am
 
 // channel returns the payee's copy of channel id, reading it from the
 // ledger the first time (or again with refresh).
-func (p *Paywall) channel(ctx context.Context, id paych.ChannelID, refresh bool) (*payeeChannel, *PaymentError) {
+func (p *Paywall) channel(ctx context.Context, id paych.ChannelID, refresh bool) (*payeeChannel, *Rejection) {
 	p.mu.Lock()
 	c := p.chans[id]
 	p.mu.Unlock()
@@ -309,7 +310,7 @@ func (p *Paywall) channel(ctx context.Context, id paych.ChannelID, refresh bool)
 
 // seedLane reads a lane the paywall has no record of from the ledger, if
 // the channel source can tell.
-func (p *Paywall) seedLane(ctx context.Context, c *payeeChannel, id paych.ChannelID, lane uint32) *PaymentError {
+func (p *Paywall) seedLane(ctx context.Context, c *payeeChannel, id paych.ChannelID, lane uint32) *Rejection {
 	ls, ok := p.o.Channels.(LaneSource)
 	if !ok {
 		return nil
@@ -491,7 +492,7 @@ func (p *Paywall) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-func (p *Paywall) requirePayment(w http.ResponseWriter, r *http.Request, price tx.Amount, reqHash paych.RequestHash, perr *PaymentError) {
+func (p *Paywall) requirePayment(w http.ResponseWriter, r *http.Request, price tx.Amount, reqHash paych.RequestHash, perr *Rejection) {
 	pr := PaymentRequired{X402Version: X402Version, Error: perr.Code, Message: perr.Message,
 		Resource: Resource{URL: r.URL.RequestURI(), Method: r.Method},
 		Accepts: []Requirements{{Scheme: Scheme, Network: p.o.ChainID, Amount: price, Asset: Asset, PayTo: p.payee,

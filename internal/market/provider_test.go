@@ -325,3 +325,49 @@ func TestPreflightHTTP(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestProviderTimeouts: a bid nobody accepts is closed after BidTimeout
+// (its deposit refunded by the chain), and a won lease whose manifest
+// never comes is closed after ManifestTimeout with reason 10003.
+func TestProviderTimeouts(t *testing.T) {
+	f := newFixture(t, []market.Node{{Name: "n", CPUMilli: 4000, MemoryBytes: 4 << 30, StorageBytes: 10 << 30}},
+		market.PriceTable{CPUCore: 10}, local, nil)
+	ctx := t.Context()
+	idle := f.deployment(1, group("idle", 500, 100))
+	f.step()
+	if b := f.bids(idle); len(b) != 1 || b[0].State != lmarket.BidOpen {
+		t.Fatalf("bids %+v", b)
+	}
+	f.now = f.now.Add(2 * time.Minute) // BidTimeout is 1 min
+	f.step()
+	if b := f.bids(idle); len(b) != 1 || b[0].State != lmarket.BidClosed {
+		t.Fatalf("after the bid timeout: %+v, want the bid closed", b)
+	}
+
+	silent := f.deployment(2, group("silent", 500, 100))
+	f.step()
+	b := f.bids(silent)
+	if len(b) != 1 {
+		t.Fatalf("bids %+v", b)
+	}
+	if err := f.tenant.CreateLease(ctx, b[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	f.step() // the provider sees the lease and waits for the manifest
+	if got := f.prov.Leases(); len(got) != 1 {
+		t.Fatalf("provider leases %v", got)
+	}
+	f.now = f.now.Add(2 * time.Minute) // ManifestTimeout is 1 min
+	f.step()
+	l, err := f.tenant.Lease(ctx, b[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.State != lmarket.LeaseClosed || l.Reason != lmarket.ReasonManifestTimeout {
+		t.Fatalf("lease %+v, want closed with manifest_timeout", l)
+	}
+	f.step()
+	if got := f.prov.Leases(); len(got) != 0 {
+		t.Fatalf("provider still tracks %v", got)
+	}
+}

@@ -371,3 +371,31 @@ func TestProviderTimeouts(t *testing.T) {
 		t.Fatalf("provider still tracks %v", got)
 	}
 }
+
+// TestProviderGPUBidNamesTheDevice: a wildcard GPU order gets a bid priced
+// as, and offering, the concrete model the inventory reserved.
+func TestProviderGPUBidNamesTheDevice(t *testing.T) {
+	nodes := []market.Node{{Name: "gpu-1", CPUMilli: 8000, MemoryBytes: 64 << 30, StorageBytes: 100 << 30, GPUs: []market.GPUDevice{
+		{ID: "0", Vendor: "nvidia", Model: "a100", RAM: "80Gi", Interface: "sxm"},
+	}}}
+	info := local
+	info.Attributes = market.GPUCapabilities(nodes)
+	f := newFixture(t, nodes, market.PriceTable{CPUCore: 1, GPU: map[string]float64{"*": 500, "h100": 900, "a100": 700}}, info, nil)
+	g := group("gpu", 1000, 2000)
+	g.Units[0].Resources.GPU = lmarket.GPU{Units: 1, Attributes: []string{"vendor/nvidia/model/*"}}
+	id := f.deployment(1, g)
+	f.step()
+	b := f.bids(id)
+	if len(b) != 1 {
+		t.Fatalf("bids %+v; declined: %v", b, f.prov.Declined())
+	}
+	if b[0].Price != 701 || len(b[0].Offer) != 1 || b[0].Offer[0].GPU != "vendor/nvidia/model/a100/ram/80Gi/interface/sxm" {
+		t.Fatalf("bid %+v: want 701 (1 core + one a100) offering the a100", b[0])
+	}
+	// A second GPU order does not fit: the only GPU is reserved.
+	id2 := f.deployment(2, g)
+	f.step()
+	if b := f.bids(id2); len(b) != 0 || !strings.Contains(f.prov.Declined()[id2.Group(1).Order(1).String()], "free GPUs") {
+		t.Fatalf("second GPU order: bids %+v, declined %v", b, f.prov.Declined())
+	}
+}

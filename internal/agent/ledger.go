@@ -11,6 +11,7 @@ import (
 
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/ledger"
+	lagents "github.com/deai-network/deai/internal/ledger/agents"
 	"github.com/deai-network/deai/internal/ledger/paych"
 	"github.com/deai-network/deai/internal/tx"
 )
@@ -47,6 +48,11 @@ type LedgerChain struct {
 	c       chain.Client
 	key     Key
 	Timeout time.Duration // per tx; 0: DefaultTxTimeout
+	// Owner, when set, funds the channels this key opens and tops up,
+	// through the spend permission Owner granted it (MsgGrantSpend): the
+	// ledger enforces the owner's caps even if the agent host is
+	// compromised, and the owner gets the rest back at collect.
+	Owner tx.Address
 
 	mu sync.Mutex // serializes txs: each reads the account's next nonce
 }
@@ -122,13 +128,34 @@ func (l *LedgerChain) OpenChannel(ctx context.Context, payee tx.Address, deposit
 	}
 	err := l.query(ctx, "/paych/next/"+l.Address().String(), &next)
 	if err == nil {
-		err = l.sendLocked(ctx, &paych.MsgOpenChannel{From: l.Address(), To: payee, Deposit: deposit, SettleDelay: settleDelay})
+		err = l.sendLocked(ctx, &paych.MsgOpenChannel{From: l.Address(), To: payee, Deposit: deposit, SettleDelay: settleDelay, Owner: l.Owner})
 	}
 	l.mu.Unlock()
 	if err != nil {
 		return paych.Channel{}, fmt.Errorf("open channel to %s: %w", payee, err)
 	}
 	return l.Channel(ctx, paych.ChannelIDFor(l.Address(), payee, next.Seq))
+}
+
+// TopUp adds amount to channel id (from Owner's account when set).
+func (l *LedgerChain) TopUp(ctx context.Context, id paych.ChannelID, amount tx.Amount) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.sendLocked(ctx, &paych.MsgTopUp{Sender: l.Address(), Channel: id, Amount: amount, Owner: l.Owner}); err != nil {
+		return fmt.Errorf("top up channel %s: %w", id, err)
+	}
+	return nil
+}
+
+// GrantSpend lets agent spend this (the owner's) account within limits:
+// the on-chain half of a budget.
+func (l *LedgerChain) GrantSpend(ctx context.Context, agent tx.Address, limits lagents.SpendLimits) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.sendLocked(ctx, &lagents.MsgGrantSpend{Owner: l.Address(), Agent: agent, SpendLimits: limits}); err != nil {
+		return fmt.Errorf("grant spend to %s: %w", agent, err)
+	}
+	return nil
 }
 
 // Redeem implements RedeemChain: one MsgRedeem per paych.MaxRedeemVouchers.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -197,5 +198,36 @@ func TestRestoreAccepted(t *testing.T) {
 	got, _ := payeeChain.Channel(ctx, ch.ID)
 	if got.Redeemed != 50 {
 		t.Errorf("redeemed %s, want 50udeai", got.Redeemed)
+	}
+}
+
+// TestOwnerFundedChannel: the agent opens channels from its owner's
+// account through a spend permission, and the ledger refuses what is
+// beyond it, whatever the agent host does.
+func TestOwnerFundedChannel(t *testing.T) {
+	ctx := context.Background()
+	owner, agentKey, payee := walletKey(t, 1), walletKey(t, 3), walletKey(t, 2)
+	c := twin(t, owner, agentKey, payee)
+	if err := agent.NewLedgerChain(c, owner).GrantSpend(ctx, agentKey.Address(), lagents.SpendLimits{Allowance: 5000, PeriodBlocks: 1000,
+		TotalCap: 5000, Allowlist: []tx.Address{payee.Address()}}); err != nil {
+		t.Fatal(err)
+	}
+	ac := agent.NewLedgerChain(c, agentKey)
+	ac.Owner = owner.Address()
+	ch, err := ac.OpenChannel(ctx, payee.Address(), 4000, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Funder != owner.Address() || ch.From != agentKey.Address() || ch.Balance != 4000 {
+		t.Errorf("channel %+v, want funded by the owner", ch)
+	}
+	if err := ac.TopUp(ctx, ch.ID, 1001); !errors.Is(err, agent.ErrTxRejected) {
+		t.Errorf("top-up beyond the permission: %v, want a rejected tx", err)
+	}
+	if err := ac.TopUp(ctx, ch.ID, 1000); err != nil {
+		t.Errorf("top-up within the permission: %v", err)
+	}
+	if _, err := ac.OpenChannel(ctx, owner.Address(), 1000, 900); !errors.Is(err, agent.ErrTxRejected) {
+		t.Errorf("channel to a counterparty off the allowlist: %v, want a rejected tx", err)
 	}
 }

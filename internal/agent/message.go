@@ -368,7 +368,7 @@ func (rc *Receiver) serveIdempotent(w http.ResponseWriter, r *http.Request, m *M
 	}()
 	next.ServeHTTP(rec, r)
 	rc.mu.Lock()
-	if rec.status < 500 {
+	if storable(rec.status) {
 		e.done, e.status, e.header, e.body, stored = true, rec.status, rec.header.Clone(), bytes.Clone(rec.body.Bytes()), true
 	}
 	rc.mu.Unlock()
@@ -377,6 +377,19 @@ func (rc *Receiver) serveIdempotent(w http.ResponseWriter, r *http.Request, m *M
 	}
 	w.WriteHeader(rec.status)
 	w.Write(rec.body.Bytes())
+}
+
+// storable reports whether a response is the outcome of an execution, to
+// answer again for the same idempotency key: not a server failure, and
+// not a refusal that asks the client to try again (402 payment required,
+// 408, 409 conflict, 429), so that a paid call behind the receiver is
+// not answered its own 402 when it retries with a voucher.
+func storable(status int) bool {
+	switch status {
+	case http.StatusPaymentRequired, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return false
+	}
+	return status < 500
 }
 
 type idemRef struct {
@@ -416,4 +429,52 @@ func (h *expiryHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// HeaderIdempotencyKey is the request header a Signer copies into the
+// message's idempotency key.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// Signer is an http.RoundTripper that signs every request it sends as a
+// Message from Key to To, valid for TTL, with the request's
+// Idempotency-Key header as the idempotency key. Each attempt is a new
+// message with a fresh nonce, so it composes with Client (put Signer
+// under it as Base) and with retries.
+type Signer struct {
+	Key  ed25519.PrivateKey
+	To   tx.Address
+	TTL  time.Duration     // 0: one minute
+	Now  func() time.Time  // nil: time.Now
+	Base http.RoundTripper // nil: http.DefaultTransport
+}
+
+var _ http.RoundTripper = (*Signer)(nil)
+
+// RoundTrip implements http.RoundTripper.
+func (s *Signer) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		body, err = io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sign request: read body: %w", err)
+		}
+	}
+	r := withBody(req, body, "")
+	now, ttl := time.Now, s.TTL
+	if s.Now != nil {
+		now = s.Now
+	}
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	if err := SignRequest(r, body, s.Key, s.To, now(), ttl, req.Header.Get(HeaderIdempotencyKey)); err != nil {
+		return nil, err
+	}
+	base := s.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
 }

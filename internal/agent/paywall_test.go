@@ -342,3 +342,41 @@ func TestLaneBusy(t *testing.T) {
 		t.Errorf("first: %d", s)
 	}
 }
+
+// TestSignedPaidCall: a signed and paid agent-to-agent call (Receiver
+// outside the Paywall, Signer under the paying Client): the 402 attempt
+// is not stored for the idempotency key, the paid retry runs once, and a
+// repeat of the key is answered from the store without paying again.
+func TestSignedPaidCall(t *testing.T) {
+	var runs atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		io.WriteString(w, "done")
+	})
+	f := newPayFixture(t, 5, 1000, 100, nil)
+	rc, err := NewReceiver(ReceiverOptions{Self: f.wall.Payee()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Config.Handler = rc.Wrap(f.wall.Wrap(h))
+	f.client.Transport.(*Client).Base = &Signer{Key: f.payerKey, To: f.wall.Payee(), Base: f.client.Transport.(*Client).Base}
+	for i := range 2 {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/job", strings.NewReader("j"))
+		req.Header.Set(HeaderIdempotencyKey, "job-1")
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "done" {
+			t.Fatalf("call %d: %d %q", i, resp.StatusCode, b)
+		}
+		if replay := resp.Header.Get(HeaderIdempotentReplay) == "true"; replay != (i == 1) {
+			t.Errorf("call %d: replay header %v", i, replay)
+		}
+	}
+	if runs.Load() != 1 || f.budget.Usage().Spent != 5 || f.wall.Earned(f.ch.ID) != 5 {
+		t.Errorf("runs %d, spent %s, earned %s; want 1, 5, 5", runs.Load(), f.budget.Usage().Spent, f.wall.Earned(f.ch.ID))
+	}
+}

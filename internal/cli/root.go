@@ -101,6 +101,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newAuditCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),
 		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
+		newAgentCmd(env),
 	)
 	return root
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -152,4 +153,32 @@ func BenchmarkPaidCallLatency(b *testing.B) {
 	b.ReportMetric(float64(pu.Microseconds()), "unpaid-p50-µs")
 	b.ReportMetric(float64(pp.Microseconds()), "paid-p50-µs")
 	b.ReportMetric(float64((pp - pu).Microseconds()), "added-p50-µs")
+}
+
+// BenchmarkBudgetReserveCommit is one Reserve and Commit of 1udeai, from
+// all cores: in memory, with the state file saved on every Reserve
+// (fsync+rename), and with SaveSlack 1000udeai (a save per 1,000 calls).
+func BenchmarkBudgetReserveCommit(b *testing.B) {
+	for _, slack := range []tx.Amount{0, 1, 1000} {
+		name := "memory"
+		o := BudgetOptions{Policy: Policy{Total: tx.Amount(1) << 60, PerPeriod: tx.Amount(1) << 60, Period: time.Hour}}
+		if slack > 0 {
+			name, o.Path, o.SaveSlack = fmt.Sprintf("file-slack-%d", slack-1), b.TempDir()+"/budget.json", slack-1
+		}
+		b.Run(name, func(b *testing.B) {
+			bud := mustBudget(b, o)
+			ctx := context.Background()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r, err := bud.Reserve(ctx, addr(1), 1)
+					if err != nil {
+						panic(err)
+					}
+					if err := r.Commit(1); err != nil {
+						panic(err)
+					}
+				}
+			})
+		})
+	}
 }

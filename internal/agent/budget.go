@@ -72,10 +72,18 @@ func (p *Policy) Validate() error {
 type BudgetOptions struct {
 	Policy Policy
 	// Path, when set, is the JSON file that keeps spent amounts across
-	// restarts, replaced atomically (write, fsync, rename) on every
-	// change. Outstanding reservations are saved as spent, so a crash
-	// between Reserve and Commit errs on the side of the owner.
+	// restarts, replaced atomically (write, fsync, rename). Outstanding
+	// reservations are saved as spent, so a crash between Reserve and
+	// Commit errs on the side of the owner; Commit and Release only lower
+	// what is owed, so they are saved with the next Reserve (or Flush).
 	Path string
+	// SaveSlack lets Reserve skip the save while the amount reserved
+	// since the last save stays within it: the file records the slack as
+	// headroom, and a restart counts it as spent (in the total, the
+	// period and every capped counterparty), so a crash can only
+	// over-count, by at most SaveSlack. 0 saves on every Reserve (an
+	// fsync each, milliseconds on most disks).
+	SaveSlack tx.Amount
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -97,6 +105,9 @@ type Budget struct {
 	resPeriod tx.Amount                // outstanding, counted in the current window
 	approvals map[string]*Approval
 	seq       uint64
+	slack     tx.Amount // SaveSlack
+	sinceSave tx.Amount // reserved since the last save, within its headroom
+	headroom  tx.Amount // the headroom of the last save
 }
 
 // budgetState is what the file keeps.
@@ -106,6 +117,9 @@ type budgetState struct {
 	Window      time.Time                `json:"window,omitzero"` // start of the current period
 	WindowSpent tx.Amount                `json:"window_spent"`
 	Killed      bool                     `json:"killed,omitempty"`
+	// Headroom may have been reserved after the save without another
+	// save: a restart counts it as spent.
+	Headroom tx.Amount `json:"headroom,omitempty"`
 }
 
 // NewBudget returns a budget for o.Policy, loading spent amounts from
@@ -120,7 +134,7 @@ func NewBudget(o BudgetOptions) (*Budget, error) {
 	if o.Policy.ApprovalTTL <= 0 {
 		o.Policy.ApprovalTTL = DefaultApprovalTTL
 	}
-	b := &Budget{pol: o.Policy, path: o.Path, now: o.Now, resBy: map[tx.Address]tx.Amount{},
+	b := &Budget{pol: o.Policy, path: o.Path, now: o.Now, slack: o.SaveSlack, resBy: map[tx.Address]tx.Amount{},
 		approvals: map[string]*Approval{}, st: budgetState{SpentBy: map[tx.Address]tx.Amount{}}}
 	if o.Path != "" {
 		raw, err := os.ReadFile(o.Path)
@@ -134,6 +148,16 @@ func NewBudget(o BudgetOptions) (*Budget, error) {
 			}
 			if b.st.SpentBy == nil {
 				b.st.SpentBy = map[tx.Address]tx.Amount{}
+			}
+			if h := b.st.Headroom; h != 0 {
+				b.st.Spent += h
+				b.st.WindowSpent += h
+				for a, c := range o.Policy.Allow {
+					if c != 0 {
+						b.st.SpentBy[a] += h
+					}
+				}
+				b.st.Headroom = 0
 			}
 		}
 	}
@@ -259,7 +283,9 @@ func (b *Budget) Reserve(_ context.Context, counterparty tx.Address, amount tx.A
 	b.reserved += amount
 	b.resBy[counterparty] += amount
 	b.resPeriod += amount
-	if err := b.saveLocked(); err != nil {
+	if b.sinceSave+amount <= b.headroom && b.sinceSave+amount >= amount {
+		b.sinceSave += amount // covered by the saved headroom
+	} else if err := b.saveLocked(b.slack); err != nil {
 		b.reserved -= amount
 		b.resBy[counterparty] -= amount
 		b.resPeriod -= amount
@@ -347,7 +373,7 @@ func (r *Reservation) Commit(actual tx.Amount) error {
 		// one, in which it was counted since the rollover.
 		b.st.WindowSpent += actual
 	}
-	return b.saveLocked()
+	return nil // the file already counts the whole reservation
 }
 
 // Release frees the reservation without charging anything; releasing a
@@ -359,8 +385,16 @@ func (r *Reservation) Release() {
 	if r.done {
 		return
 	}
-	r.settleLocked()
-	_ = b.saveLocked() // the file only over-counts until the next save
+	r.settleLocked() // the file over-counts until the next save
+}
+
+// Flush saves the exact state (no headroom), e.g. before a clean
+// shutdown, so a restart does not count released reservations or
+// headroom as spent.
+func (b *Budget) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.saveLocked(0)
 }
 
 func (r *Reservation) settleLocked() {
@@ -382,7 +416,7 @@ func (b *Budget) Kill(on bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.st.Killed = on
-	return b.saveLocked()
+	return b.saveLocked(b.headroom - b.sinceSave)
 }
 
 // Usage is a snapshot of a budget's accounts.
@@ -407,12 +441,14 @@ func (b *Budget) SpentWith(counterparty tx.Address) tx.Amount {
 }
 
 // saveLocked writes the state with outstanding reservations counted as
-// spent, to a temporary file that is synced and renamed over the old.
-func (b *Budget) saveLocked() error {
+// spent and headroom for reservations without a save, to a temporary
+// file that is synced and renamed over the old.
+func (b *Budget) saveLocked(headroom tx.Amount) error {
 	if b.path == "" {
 		return nil
 	}
 	st := b.st
+	st.Headroom = headroom
 	st.Spent += b.reserved
 	st.WindowSpent += b.resPeriod
 	st.SpentBy = make(map[tx.Address]tx.Amount, len(b.st.SpentBy)+len(b.resBy))
@@ -426,7 +462,11 @@ func (b *Budget) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("save budget: %w", err)
 	}
-	return writeFileAtomic(b.path, raw)
+	if err := writeFileAtomic(b.path, raw); err != nil {
+		return err
+	}
+	b.headroom, b.sinceSave = headroom, 0
+	return nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

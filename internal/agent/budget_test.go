@@ -325,3 +325,34 @@ func TestPolicyValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetSaveSlack: with SaveSlack, a crash over-counts by at most the
+// slack and never under-counts; Flush saves the exact state.
+func TestBudgetSaveSlack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "budget.json")
+	o := BudgetOptions{Path: path, SaveSlack: 100, Policy: Policy{Total: 1000, Allow: map[tx.Address]tx.Amount{addr(1): 500, addr(2): 0}}}
+	b := mustBudget(t, o)
+	ctx := context.Background()
+	var actual tx.Amount
+	for _, amt := range []tx.Amount{10, 20, 30, 90, 5} {
+		r, err := b.Reserve(ctx, addr(1), amt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Commit(amt)
+		actual += amt
+		after := mustBudget(t, o).Usage().Spent // a crash now
+		if after < actual || after > actual+100 {
+			t.Fatalf("after reserving %s (%s in all), a restart counts %s, want %s to %s", amt, actual, after, actual, actual+100)
+		}
+		if by := mustBudget(t, o).SpentWith(addr(1)); by < actual {
+			t.Fatalf("counterparty spent %s after restart, below %s", by, actual)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustBudget(t, o).Usage().Spent; got != actual {
+		t.Errorf("after Flush a restart counts %s, want exactly %s", got, actual)
+	}
+}

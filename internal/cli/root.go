@@ -101,7 +101,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newAuditCmd(env),
 		newMinerCmd(env), newValidatorCmd(env),
 		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
-		newAgentCmd(env),
+		newAgentCmd(env), newPaychCmd(env),
 	)
 	return root
 }

@@ -222,8 +222,29 @@ func TestAgentSpendCLI(t *testing.T) {
 		t.Errorf("permission after spending 1.5deai = %+v", p)
 	}
 
+	// The agent opens and tops up a payment channel with the owner's
+	// funds: the owner is its funder, the permission counts the debits.
+	var opened struct {
+		Channel string
+		Owner   string
+	}
+	h.jsonOK(&opened, append([]string{"paych", "open", shop, "--deposit", "0.5deai", "--via-owner", dev}, asBot...)...)
+	if opened.Owner != dev {
+		t.Errorf("paych open --via-owner: funder %s, want the owner %s", opened.Owner, dev)
+	}
+	h.jsonOK(&struct{}{}, append([]string{"paych", "topup", opened.Channel, "0.25deai", "--via-owner", dev}, asBot...)...)
+	var ch struct{ Balance, Funder, From string }
+	h.jsonOK(&ch, "paych", "show", opened.Channel)
+	if ch.Balance != "750000" || ch.Funder != dev || ch.From != bot {
+		t.Errorf("channel funded through the permission = %+v", ch)
+	}
+	h.jsonOK(&p, "agent", "permission", dev, bot)
+	if p.PeriodRemaining != "750000" {
+		t.Errorf("period remaining after 1.5deai spent and 0.75deai into a channel = %s, want 750000", p.PeriodRemaining)
+	}
+
 	h.fails("exceeds the per-call max", append([]string{"agent", "spend", "--owner", dev, "--to", shop, "2.5deai"}, asBot...)...)
-	h.fails("(rate_limited)", append([]string{"agent", "spend", "--owner", dev, "--to", shop, "1.6deai"}, asBot...)...)
+	h.fails("(rate_limited)", append([]string{"agent", "spend", "--owner", dev, "--to", shop, "0.8deai"}, asBot...)...)
 	if got := h.balance(shop) - shopBefore; got != 1_500_000 {
 		t.Errorf("refused spends moved money: shop got %d", got)
 	}

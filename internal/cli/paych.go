@@ -316,7 +316,7 @@ print its base64 encoding, what a payer hands to the payee for deai paych
 redeem. --amount is cumulative for the lane: the payee is paid the
 difference from the last voucher redeemed on it. The nonce must rise with
 every voucher on a lane. No transaction is sent; the node is asked only for
-the chain id.`,
+the chain id and the channel, whose payer --from must be.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseChannelArg(args[0])
@@ -346,6 +346,15 @@ the chain id.`,
 			st, err := cl.Status(ctx)
 			if err != nil {
 				return fmt.Errorf("node status: %w", err)
+			}
+			// The chain pays only vouchers signed by the channel's From:
+			// refuse here rather than hand the payee a worthless one.
+			var c paych.ChannelResult
+			if err := ledgerQuery(ctx, cl, "/paych/channel/"+id.String(), &c); err != nil {
+				return err
+			}
+			if c.From != key.Address() {
+				return badInput("voucher: key %q is %s, but channel %s pays from %s", from, key.Address(), id, c.From)
 			}
 			v := paych.Voucher{ChainID: st.ChainID, Channel: id, Lane: lane, Nonce: nonce, Amount: amt, Expiry: expiry}
 			sv, err := v.Sign(key.PrivateKey())

@@ -107,6 +107,16 @@ func TestPaychCLI(t *testing.T) {
 	if ch.ID != id || ch.State != "open" || ch.Balance != "5000000" || ch.Redeemed != "0" || ch.Escrowed != "5000000" || len(ch.LaneList) != 0 {
 		t.Fatalf("show after open = %+v", ch)
 	}
+	var top struct {
+		Code    uint32
+		Channel string
+	}
+	h.jsonOK(&top, "paych", "topup", id, "1deai")
+	h.jsonOK(&ch, "paych", "show", id)
+	if top.Channel != id || ch.Balance != "6000000" || ch.Escrowed != "6000000" {
+		t.Fatalf("show after a 1deai top-up = %+v", ch)
+	}
+	h.fails("amount", "paych", "topup", id, "1")
 	var list []channelJSON
 	h.jsonOK(&list, "paych", "list", "--from", dev)
 	if len(list) != 1 || list[0].ID != id {
@@ -134,6 +144,7 @@ func TestPaychCLI(t *testing.T) {
 	}
 	h.fails("channel id", "paych", "voucher", "abc", "--nonce", "1", "--amount", "1deai")
 	h.fails("--nonce", "paych", "voucher", id, "--amount", "1deai")
+	h.fails("pays from "+dev, append([]string{"paych", "voucher", id, "--nonce", "3", "--amount", "2deai"}, asPayee...)...)
 	h.fails("not base64", append([]string{"paych", "redeem", "!!"}, asPayee...)...)
 
 	before := h.balance(payee)
@@ -149,7 +160,7 @@ func TestPaychCLI(t *testing.T) {
 	h.fails("replayed voucher", append([]string{"paych", "redeem", v2.Encoded}, asPayee...)...)
 	h.fails("stale voucher", append([]string{"paych", "redeem", v1.Encoded}, asPayee...)...)
 	h.jsonOK(&ch, "paych", "show", id)
-	if ch.Redeemed != "1000000" || ch.Escrowed != "4000000" || len(ch.LaneList) != 1 || ch.LaneList[0].Nonce != 2 || ch.LaneList[0].Redeemed != "1000000" {
+	if ch.Redeemed != "1000000" || ch.Escrowed != "5000000" || len(ch.LaneList) != 1 || ch.LaneList[0].Nonce != 2 || ch.LaneList[0].Redeemed != "1000000" {
 		t.Fatalf("show after redeem = %+v", ch)
 	}
 
@@ -179,14 +190,14 @@ func TestPaychCLI(t *testing.T) {
 		Refund string
 	}
 	h.jsonOK(&coll, "paych", "collect", id)
-	if got := h.balance(dev) - devBefore; coll.Refund != "4000000udeai" || got != 4_000_000-minFee {
-		t.Errorf("collect = %+v, funder balance +%d: want a refund of 4deai, +%d after the fee", coll, got, 4_000_000-minFee)
+	if got := h.balance(dev) - devBefore; coll.Refund != "5000000udeai" || got != 5_000_000-minFee {
+		t.Errorf("collect = %+v, funder balance +%d: want a refund of 5deai, +%d after the fee", coll, got, 5_000_000-minFee)
 	}
 	h.jsonOK(&ch, "paych", "show", id)
-	if ch.State != "closed" || ch.Refunded != "4000000" || ch.Escrowed != "0" {
+	if ch.State != "closed" || ch.Refunded != "5000000" || ch.Escrowed != "0" {
 		t.Errorf("show after collect = %+v", ch)
 	}
-	if out := h.textOK("paych", "show", id); !strings.Contains(out, "closed") || !strings.Contains(out, "refunded 4deai") {
+	if out := h.textOK("paych", "show", id); !strings.Contains(out, "closed") || !strings.Contains(out, "refunded 5deai") {
 		t.Errorf("show text:\n%s", out)
 	}
 }

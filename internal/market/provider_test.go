@@ -37,7 +37,7 @@ func key(t testing.TB, seed byte) *wallet.Key {
 
 // twin is the real ledger (bank, market) behind the in-memory chain twin:
 // every tx is committed in its own block.
-func twin(t *testing.T, funded ...*wallet.Key) *chaintest.Client {
+func twin(t testing.TB, funded ...*wallet.Key) *chaintest.Client {
 	t.Helper()
 	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
 	for _, k := range funded {
@@ -57,7 +57,7 @@ func twin(t *testing.T, funded ...*wallet.Key) *chaintest.Client {
 }
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	c       *chaintest.Client
 	tenant  *market.Tenant
 	prov    *market.Provider
@@ -66,7 +66,7 @@ type fixture struct {
 	now     time.Time
 }
 
-func newFixture(t *testing.T, nodes []market.Node, table market.PriceTable, info market.ProviderInfo, required []lmarket.Attribute, allow ...string) *fixture {
+func newFixture(t testing.TB, nodes []market.Node, table market.PriceTable, info market.ProviderInfo, required []lmarket.Attribute, allow ...string) *fixture {
 	t.Helper()
 	ten, pk := key(t, 1), key(t, 2)
 	c := twin(t, ten, pk)

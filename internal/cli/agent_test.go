@@ -215,6 +215,20 @@ func TestAgentSpendCLI(t *testing.T) {
 		t.Errorf("permission text:\n%s", out)
 	}
 
+	// Days convert with the same block time; no --total-cap means none.
+	bot2, _ := h.newKey("bot2")
+	h.fails("--period 0", "agent", "grant", bot2, "--allowance", "1deai", "--period", "0")
+	h.jsonOK(&g, "agent", "grant", bot2, "--allowance", "1deai", "--period", "1d", "--expires-in", "2d12h")
+	var p2 permissionJSON
+	h.jsonOK(&p2, "agent", "permission", dev, bot2)
+	if p2.PeriodBlocks < 24*p.PeriodBlocks*2/3 || p2.PeriodBlocks > 24*p.PeriodBlocks*3/2 ||
+		p2.Expiry < uint64(g.Height)+p2.PeriodBlocks*2 || p2.TotalRemaining != "18446744073709551615" {
+		t.Errorf("grant --period 1d --expires-in 2d12h = %+v (1h was %d blocks)", p2, p.PeriodBlocks)
+	}
+	if out := h.textOK("agent", "permission", dev, bot2); !strings.Contains(out, "total cap         none") {
+		t.Errorf("permission text without a total cap:\n%s", out)
+	}
+
 	devBefore, shopBefore := h.balance(dev), h.balance(shop)
 	h.jsonOK(&struct{}{}, append([]string{"agent", "spend", "--owner", dev, "--to", shop, "1.5deai"}, asBot...)...)
 	if d, s := devBefore-h.balance(dev), h.balance(shop)-shopBefore; d != 1_500_000 || s != 1_500_000 {

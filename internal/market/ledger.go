@@ -4,19 +4,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/deai-network/deai/internal/chain"
-	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/chain/account"
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
 	"github.com/deai-network/deai/internal/tx"
 )
-
-// DefaultTxTimeout bounds waiting for one tx to be committed.
-const DefaultTxTimeout = 30 * time.Second
 
 // Key is an account key that signs txs and provider API requests;
 // *wallet.Key implements it.
@@ -27,127 +22,24 @@ type Key interface {
 	Address() tx.Address
 }
 
-// ErrTxRejected is wrapped by the errors of txs the ledger refused; the
-// message carries the ledger's reason.
-var ErrTxRejected = errors.New("tx rejected")
+// The errors of txs and queries are chain/account's.
+type (
+	// TxError is a tx the ledger refused, with its stable reason code.
+	TxError = account.TxError
+	// QueryError is a query the ledger refused (code 13 = not found).
+	QueryError = account.QueryError
+)
 
-// TxError is a tx the ledger refused, with its stable reason code.
-type TxError struct {
-	Code uint32
-	Log  string
-}
-
-func (e *TxError) Error() string { return fmt.Sprintf("%s (code %d)", e.Log, e.Code) }
-func (e *TxError) Unwrap() error { return ErrTxRejected }
-
-// account signs and sends txs for one key over a chain client, one at a
-// time (each tx reads the account's next nonce).
-type account struct {
-	c       chain.Client
-	key     Key
-	timeout time.Duration
-
-	mu sync.Mutex // serializes txs
-}
-
-func (a *account) query(ctx context.Context, path string, v any) error {
-	r, err := a.c.Query(ctx, path, nil)
-	if err != nil {
-		return fmt.Errorf("query %s: %w", path, err)
-	}
-	if r.Code != 0 {
-		return &QueryError{Path: path, Code: r.Code, Log: r.Log}
-	}
-	if err := json.Unmarshal(r.Value, v); err != nil {
-		return fmt.Errorf("query %s: decode: %w", path, err)
-	}
-	return nil
-}
-
-// QueryError is a query the ledger refused (code 13 = not found).
-type QueryError struct {
-	Path string
-	Code uint32
-	Log  string
-}
-
-func (e *QueryError) Error() string {
-	return fmt.Sprintf("query %s: %s (code %d)", e.Path, e.Log, e.Code)
-}
+// ErrTxRejected is wrapped by every TxError.
+var ErrTxRejected = account.ErrTxRejected
 
 // NotFound reports whether err is a ledger "not found" answer.
-func NotFound(err error) bool {
-	var qe *QueryError
-	return errors.As(err, &qe) && qe.Code == 13
-}
-
-// send signs msgs in one tx and waits for its block. A nonce refused as
-// already used (another process of the same account, such as a provider
-// that just restarted, had a tx in flight) is retried with a fresh nonce a
-// few times.
-func (a *account) send(ctx context.Context, msgs ...tx.Msg) (chain.TxResult, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	wait := 250 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		res, err := a.sendOnce(ctx, msgs)
-		var te *TxError
-		if attempt >= 4 || !errors.As(err, &te) || te.Code != codeBadNonce || res.Height != 0 {
-			return res, err
-		}
-		select {
-		case <-ctx.Done():
-			return res, err
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-}
-
-// codeBadNonce is the ledger's reason code for a replayed or future nonce.
-const codeBadNonce = 5
-
-func (a *account) sendOnce(ctx context.Context, msgs []tx.Msg) (chain.TxResult, error) {
-	var params ledger.Params
-	if err := a.query(ctx, "/params", &params); err != nil {
-		return chain.TxResult{}, err
-	}
-	st, err := a.c.Status(ctx)
-	if err != nil {
-		return chain.TxResult{}, fmt.Errorf("chain status: %w", err)
-	}
-	var acct ledger.Account
-	if err := a.query(ctx, "/account/"+a.key.Address().String(), &acct); err != nil {
-		return chain.TxResult{}, fmt.Errorf("account %s (fund it first): %w", a.key.Address(), err)
-	}
-	t, err := tx.Builder{ChainID: st.ChainID, Nonce: acct.Nonce, Fee: params.MinFee, Msgs: msgs}.Sign(a.key.PrivateKey())
-	if err != nil {
-		return chain.TxResult{}, err
-	}
-	raw, err := t.Encode()
-	if err != nil {
-		return chain.TxResult{}, err
-	}
-	to := a.timeout
-	if to <= 0 {
-		to = DefaultTxTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, to)
-	defer cancel()
-	res, err := a.c.BroadcastCommit(cctx, raw)
-	if err != nil {
-		return res, fmt.Errorf("broadcast: %w", err)
-	}
-	if res.Code != 0 {
-		return res, &TxError{Code: res.Code, Log: res.Log}
-	}
-	return res, nil
-}
+func NotFound(err error) bool { return account.NotFound(err) }
 
 // LedgerChain implements the provider's Chain over a chain.Client and the
 // ledger's market module, signing with the provider's account key.
 type LedgerChain struct {
-	acct account
+	acct *account.Account
 	// UnitPrices are offered on usage-billed orders.
 	UnitPrices lmarket.UnitPrices
 
@@ -159,7 +51,7 @@ var _ Chain = (*LedgerChain)(nil)
 
 // NewLedgerChain returns a provider Chain over c signing with key.
 func NewLedgerChain(c chain.Client, key Key) *LedgerChain {
-	return &LedgerChain{acct: account{c: c, key: key}, specs: map[string]lmarket.GroupSpec{},
+	return &LedgerChain{acct: account.New(c, key), specs: map[string]lmarket.GroupSpec{},
 		UnitPrices: DefaultUnitPrices}
 }
 
@@ -168,11 +60,11 @@ func NewLedgerChain(c chain.Client, key Key) *LedgerChain {
 var DefaultUnitPrices = lmarket.UnitPrices{CPU: 1, Memory: 1, GPU: 50}
 
 // Address implements Chain.
-func (l *LedgerChain) Address() tx.Address { return l.acct.key.Address() }
+func (l *LedgerChain) Address() tx.Address { return l.acct.Address() }
 
 // Height implements Chain.
 func (l *LedgerChain) Height(ctx context.Context) (int64, error) {
-	st, err := l.acct.c.Status(ctx)
+	st, err := l.acct.Client().Status(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("chain status: %w", err)
 	}
@@ -185,10 +77,10 @@ func (l *LedgerChain) EnsureProvider(ctx context.Context, p ProviderInfo) error 
 	want := lmarket.MsgCreateProvider{Owner: l.Address(), HostURI: p.HostURI, Region: p.Region,
 		Attributes: p.Attributes, Info: lmarket.ProviderInfo{Email: p.Email, Website: p.Website}}
 	var have lmarket.ProviderResult
-	err := l.acct.query(ctx, "/market/provider/"+l.Address().String(), &have)
+	err := l.acct.Query(ctx, "/market/provider/"+l.Address().String(), &have)
 	switch {
 	case NotFound(err):
-		_, err = l.acct.send(ctx, &want)
+		_, err = l.acct.Send(ctx, &want)
 		return err
 	case err != nil:
 		return err
@@ -199,7 +91,7 @@ func (l *LedgerChain) EnsureProvider(ctx context.Context, p ProviderInfo) error 
 		return nil
 	}
 	up := lmarket.MsgUpdateProvider(want)
-	_, err = l.acct.send(ctx, &up)
+	_, err = l.acct.Send(ctx, &up)
 	return err
 }
 
@@ -230,7 +122,7 @@ func (l *LedgerChain) groupSpec(ctx context.Context, g lmarket.GroupID) (lmarket
 
 func (l *LedgerChain) deployment(ctx context.Context, d lmarket.DeploymentID) (lmarket.DeploymentResult, error) {
 	var r lmarket.DeploymentResult
-	err := l.acct.query(ctx, "/market/deployment/"+d.String(), &r)
+	err := l.acct.Query(ctx, "/market/deployment/"+d.String(), &r)
 	return r, err
 }
 
@@ -244,7 +136,7 @@ func (l *LedgerChain) OpenOrders(ctx context.Context) ([]Order, error) {
 			path += "&after=" + after
 		}
 		var page []lmarket.Order
-		if err := l.acct.query(ctx, path, &page); err != nil {
+		if err := l.acct.Query(ctx, path, &page); err != nil {
 			return nil, err
 		}
 		for _, o := range page {
@@ -264,7 +156,7 @@ func (l *LedgerChain) OpenOrders(ctx context.Context) ([]Order, error) {
 // AuditedAttributes implements Chain.
 func (l *LedgerChain) AuditedAttributes(ctx context.Context, provider, auditor string) ([]lmarket.Attribute, error) {
 	var r lmarket.ProviderResult
-	if err := l.acct.query(ctx, "/market/provider/"+provider, &r); err != nil {
+	if err := l.acct.Query(ctx, "/market/provider/"+provider, &r); err != nil {
 		return nil, err
 	}
 	for _, a := range r.Audited {
@@ -278,7 +170,7 @@ func (l *LedgerChain) AuditedAttributes(ctx context.Context, provider, auditor s
 // Bid implements Chain.
 func (l *LedgerChain) Bid(ctx context.Context, id string) (Bid, error) {
 	var b lmarket.Bid
-	if err := l.acct.query(ctx, "/market/bid/"+id, &b); err != nil {
+	if err := l.acct.Query(ctx, "/market/bid/"+id, &b); err != nil {
 		return Bid{}, err
 	}
 	return Bid{ID: b.ID.String(), OrderID: b.ID.Order().String(), State: b.State.String(), Price: uint64(b.Price)}, nil
@@ -303,7 +195,7 @@ func (l *LedgerChain) Leases(ctx context.Context) ([]Lease, error) {
 			path += "&after=" + after
 		}
 		var page []lmarket.Lease
-		if err := l.acct.query(ctx, path, &page); err != nil {
+		if err := l.acct.Query(ctx, path, &page); err != nil {
 			return nil, err
 		}
 		for _, b := range page {
@@ -323,7 +215,7 @@ func (l *LedgerChain) Leases(ctx context.Context) ([]Lease, error) {
 // Lease implements Chain.
 func (l *LedgerChain) Lease(ctx context.Context, id string) (Lease, error) {
 	var b lmarket.Lease
-	if err := l.acct.query(ctx, "/market/lease/"+id, &b); err != nil {
+	if err := l.acct.Query(ctx, "/market/lease/"+id, &b); err != nil {
 		return Lease{}, err
 	}
 	return l.lease(ctx, b)
@@ -352,7 +244,7 @@ func (l *LedgerChain) CreateBid(ctx context.Context, o Order, price, deposit uin
 	if o.Group.Billing == lmarket.BillingUsage {
 		m.UnitPrices = l.UnitPrices
 	}
-	if _, err := l.acct.send(ctx, m); err != nil {
+	if _, err := l.acct.Send(ctx, m); err != nil {
 		return "", err
 	}
 	return oid.Bid(l.Address()).String(), nil
@@ -364,7 +256,7 @@ func (l *LedgerChain) CloseBid(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.acct.send(ctx, &lmarket.MsgCloseBid{ID: bid})
+	_, err = l.acct.Send(ctx, &lmarket.MsgCloseBid{ID: bid})
 	return err
 }
 
@@ -374,7 +266,7 @@ func (l *LedgerChain) CloseLease(ctx context.Context, id string, reason uint32) 
 	if err != nil {
 		return err
 	}
-	_, err = l.acct.send(ctx, &lmarket.MsgCloseLease{ID: lid, Sender: l.Address(), Reason: lmarket.CloseReason(reason)})
+	_, err = l.acct.Send(ctx, &lmarket.MsgCloseLease{ID: lid, Sender: l.Address(), Reason: lmarket.CloseReason(reason)})
 	return err
 }
 
@@ -384,7 +276,7 @@ func (l *LedgerChain) Withdraw(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.acct.send(ctx, &lmarket.MsgWithdrawLease{ID: lid})
+	_, err = l.acct.Send(ctx, &lmarket.MsgWithdrawLease{ID: lid})
 	return err
 }
 
@@ -394,7 +286,7 @@ func (l *LedgerChain) Withdraw(ctx context.Context, id string) error {
 // from zero) never bills twice. Nothing new: no tx.
 func (l *LedgerChain) ReportUsage(ctx context.Context, id string, u Usage) error {
 	var cur lmarket.Lease
-	if err := l.acct.query(ctx, "/market/lease/"+id, &cur); err != nil {
+	if err := l.acct.Query(ctx, "/market/lease/"+id, &cur); err != nil {
 		return err
 	}
 	m := &lmarket.MsgReportUsage{ID: cur.ID, Seq: 1,
@@ -408,7 +300,7 @@ func (l *LedgerChain) ReportUsage(ctx context.Context, id string, u Usage) error
 	if m.CPUMilliSeconds == 0 && m.MemoryMiBSeconds == 0 && m.GPUSeconds == 0 {
 		return nil
 	}
-	_, err := l.acct.send(ctx, m)
+	_, err := l.acct.Send(ctx, m)
 	return err
 }
 

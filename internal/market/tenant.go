@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deai-network/deai/internal/chain"
+	"github.com/deai-network/deai/internal/chain/account"
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
 	"github.com/deai-network/deai/internal/tx"
 )
@@ -15,37 +16,38 @@ import (
 // Tenant is the tenant's client: deployments, bids, leases and escrow on
 // the ledger, and the chosen providers' APIs.
 type Tenant struct {
-	acct account
+	acct *account.Account
+	key  Key // signs provider API calls
 	// HTTP is used for provider calls; nil = defaults.
 	HTTP *http.Client
 }
 
 // NewTenant returns a tenant client over c signing with key.
-func NewTenant(c chain.Client, key Key) *Tenant { return &Tenant{acct: account{c: c, key: key}} }
+func NewTenant(c chain.Client, key Key) *Tenant { return &Tenant{acct: account.New(c, key), key: key} }
 
 // Address is the tenant's account.
-func (t *Tenant) Address() tx.Address { return t.acct.key.Address() }
+func (t *Tenant) Address() tx.Address { return t.acct.Address() }
 
 // CreateDeployment puts groups on chain under dseq (0 = the current
 // height, Akash's convention) with the manifest hash and deposit. The
 // chain opens one order per group.
 func (t *Tenant) CreateDeployment(ctx context.Context, dseq uint64, groups []lmarket.GroupSpec, hash [32]byte, deposit uint64) (lmarket.DeploymentID, error) {
 	if dseq == 0 {
-		st, err := t.acct.c.Status(ctx)
+		st, err := t.acct.Client().Status(ctx)
 		if err != nil {
 			return lmarket.DeploymentID{}, fmt.Errorf("chain status: %w", err)
 		}
 		dseq = uint64(st.LatestHeight)
 	}
 	id := lmarket.DeploymentID{Owner: t.Address(), DSeq: dseq}
-	_, err := t.acct.send(ctx, &lmarket.MsgCreateDeployment{ID: id, Groups: groups, Hash: hash, Deposit: tx.Amount(deposit)})
+	_, err := t.acct.Send(ctx, &lmarket.MsgCreateDeployment{ID: id, Groups: groups, Hash: hash, Deposit: tx.Amount(deposit)})
 	return id, err
 }
 
 // Deployment returns a deployment with its groups, orders and escrow.
 func (t *Tenant) Deployment(ctx context.Context, id lmarket.DeploymentID) (lmarket.DeploymentResult, error) {
 	var r lmarket.DeploymentResult
-	err := t.acct.query(ctx, "/market/deployment/"+id.String(), &r)
+	err := t.acct.Query(ctx, "/market/deployment/"+id.String(), &r)
 	return r, err
 }
 
@@ -62,7 +64,7 @@ func (t *Tenant) Bids(ctx context.Context, id lmarket.DeploymentID) ([]lmarket.B
 			continue
 		}
 		var bids []lmarket.Bid
-		if err := t.acct.query(ctx, "/market/bids/"+g.Order.ID.String(), &bids); err != nil {
+		if err := t.acct.Query(ctx, "/market/bids/"+g.Order.ID.String(), &bids); err != nil {
 			return nil, err
 		}
 		out = append(out, bids...)
@@ -114,20 +116,20 @@ func (t *Tenant) WaitBids(ctx context.Context, id lmarket.DeploymentID, poll tim
 // Bid returns one bid.
 func (t *Tenant) Bid(ctx context.Context, id lmarket.BidID) (lmarket.Bid, error) {
 	var b lmarket.Bid
-	err := t.acct.query(ctx, "/market/bid/"+id.String(), &b)
+	err := t.acct.Query(ctx, "/market/bid/"+id.String(), &b)
 	return b, err
 }
 
 // CreateLease accepts a bid.
 func (t *Tenant) CreateLease(ctx context.Context, bid lmarket.BidID) error {
-	_, err := t.acct.send(ctx, &lmarket.MsgCreateLease{Bid: bid})
+	_, err := t.acct.Send(ctx, &lmarket.MsgCreateLease{Bid: bid})
 	return err
 }
 
 // Lease returns a lease.
 func (t *Tenant) Lease(ctx context.Context, id lmarket.LeaseID) (lmarket.Lease, error) {
 	var l lmarket.Lease
-	err := t.acct.query(ctx, "/market/lease/"+id.String(), &l)
+	err := t.acct.Query(ctx, "/market/lease/"+id.String(), &l)
 	return l, err
 }
 
@@ -144,7 +146,7 @@ func (t *Tenant) Leases(ctx context.Context, state string) ([]lmarket.Lease, err
 			path += "&after=" + after
 		}
 		var page []lmarket.Lease
-		if err := t.acct.query(ctx, path, &page); err != nil {
+		if err := t.acct.Query(ctx, path, &page); err != nil {
 			return nil, err
 		}
 		out = append(out, page...)
@@ -157,26 +159,26 @@ func (t *Tenant) Leases(ctx context.Context, state string) ([]lmarket.Lease, err
 
 // CloseLease closes a lease as its owner; the group re-opens an order.
 func (t *Tenant) CloseLease(ctx context.Context, id lmarket.LeaseID) error {
-	_, err := t.acct.send(ctx, &lmarket.MsgCloseLease{ID: id, Sender: t.Address(), Reason: lmarket.ReasonOwner})
+	_, err := t.acct.Send(ctx, &lmarket.MsgCloseLease{ID: id, Sender: t.Address(), Reason: lmarket.ReasonOwner})
 	return err
 }
 
 // CloseDeployment closes everything of the deployment and refunds the
 // escrow's rest.
 func (t *Tenant) CloseDeployment(ctx context.Context, id lmarket.DeploymentID) error {
-	_, err := t.acct.send(ctx, &lmarket.MsgCloseDeployment{ID: id})
+	_, err := t.acct.Send(ctx, &lmarket.MsgCloseDeployment{ID: id})
 	return err
 }
 
 // Deposit tops up a deployment's escrow.
 func (t *Tenant) Deposit(ctx context.Context, id lmarket.DeploymentID, amount uint64) error {
-	_, err := t.acct.send(ctx, &lmarket.MsgDepositDeployment{ID: id, Depositor: t.Address(), Amount: tx.Amount(amount)})
+	_, err := t.acct.Send(ctx, &lmarket.MsgDepositDeployment{ID: id, Depositor: t.Address(), Amount: tx.Amount(amount)})
 	return err
 }
 
 // UpdateDeployment replaces the manifest hash (same resources).
 func (t *Tenant) UpdateDeployment(ctx context.Context, id lmarket.DeploymentID, hash [32]byte) error {
-	_, err := t.acct.send(ctx, &lmarket.MsgUpdateDeployment{ID: id, Hash: hash})
+	_, err := t.acct.Send(ctx, &lmarket.MsgUpdateDeployment{ID: id, Hash: hash})
 	return err
 }
 
@@ -184,18 +186,18 @@ func (t *Tenant) UpdateDeployment(ctx context.Context, id lmarket.DeploymentID, 
 // the latest block.
 func (t *Tenant) Escrow(ctx context.Context, id lmarket.DeploymentID) (lmarket.EscrowResult, error) {
 	var r lmarket.EscrowResult
-	st, err := t.acct.c.Status(ctx)
+	st, err := t.acct.Client().Status(ctx)
 	if err != nil {
 		return r, fmt.Errorf("chain status: %w", err)
 	}
-	err = t.acct.query(ctx, fmt.Sprintf("/market/escrow/%s?height=%d", id, st.LatestHeight), &r)
+	err = t.acct.Query(ctx, fmt.Sprintf("/market/escrow/%s?height=%d", id, st.LatestHeight), &r)
 	return r, err
 }
 
 // Provider returns a provider's on-chain record.
 func (t *Tenant) Provider(ctx context.Context, addr tx.Address) (lmarket.ProviderResult, error) {
 	var r lmarket.ProviderResult
-	err := t.acct.query(ctx, "/market/provider/"+addr.String(), &r)
+	err := t.acct.Query(ctx, "/market/provider/"+addr.String(), &r)
 	return r, err
 }
 
@@ -206,7 +208,7 @@ func (t *Tenant) ProviderClient(ctx context.Context, provider tx.Address) (*Prov
 	if err != nil {
 		return nil, err
 	}
-	return &ProviderClient{BaseURL: p.HostURI, Provider: provider, Key: t.acct.key, HTTP: t.HTTP}, nil
+	return &ProviderClient{BaseURL: p.HostURI, Provider: provider, Key: t.key, HTTP: t.HTTP}, nil
 }
 
 // PreflightRow is one provider's answer for one group.
@@ -224,7 +226,7 @@ type PreflightRow struct {
 // pain point 1: say why nobody bids).
 func (t *Tenant) Preflight(ctx context.Context, groups []lmarket.GroupSpec) ([]PreflightRow, error) {
 	var provs []lmarket.Provider
-	if err := t.acct.query(ctx, "/market/providers?limit=1000", &provs); err != nil {
+	if err := t.acct.Query(ctx, "/market/providers?limit=1000", &provs); err != nil {
 		return nil, err
 	}
 	var rows []PreflightRow

@@ -3,97 +3,55 @@ package subnet
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/deai-network/deai/internal/chain"
-	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/chain/account"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
 	"github.com/deai-network/deai/internal/tx"
 )
 
 // DefaultTxTimeout bounds waiting for one tx to be committed.
-const DefaultTxTimeout = 30 * time.Second
+const DefaultTxTimeout = account.DefaultTimeout
 
 // LedgerChain implements Chain over a chain.Client and deai's subnet
 // ledger module, signing every tx with the hotkey.
 type LedgerChain struct {
-	c   chain.Client
-	key TxKey
+	c    chain.Client
+	key  TxKey
+	acct *account.Account
 	// MaxBurn caps the registration price the hotkey agrees to pay; zero
 	// means any price.
 	MaxBurn tx.Amount
 	// TxTimeout bounds each BroadcastCommit; zero means DefaultTxTimeout.
 	TxTimeout time.Duration
 
-	mu sync.Mutex // serializes txs: each one reads the account nonce
+	mu sync.Mutex // serializes txs (and guards acct.Timeout)
 }
 
 var _ Chain = (*LedgerChain)(nil)
 
 // NewLedgerChain returns a Chain that reads c and signs txs with key.
 func NewLedgerChain(c chain.Client, key TxKey) *LedgerChain {
-	return &LedgerChain{c: c, key: key}
+	return &LedgerChain{c: c, key: key, acct: account.New(c, key)}
 }
 
 // ErrTxRejected is wrapped by the errors of txs the ledger refused.
-var ErrTxRejected = errors.New("tx rejected")
+var ErrTxRejected = account.ErrTxRejected
 
 func (l *LedgerChain) query(ctx context.Context, path string, v any) error {
-	r, err := l.c.Query(ctx, path, nil)
-	if err != nil {
-		return fmt.Errorf("query %s: %w", path, err)
-	}
-	if r.Code != 0 {
-		return fmt.Errorf("query %s: %s (code %d)", path, r.Log, r.Code)
-	}
-	if err := json.Unmarshal(r.Value, v); err != nil {
-		return fmt.Errorf("query %s: decode: %w", path, err)
-	}
-	return nil
+	return account.Query(ctx, l.c, path, v)
 }
 
 // send signs msg in a tx from the hotkey and waits for its block.
 func (l *LedgerChain) send(ctx context.Context, msg tx.Msg) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var params ledger.Params
-	if err := l.query(ctx, "/params", &params); err != nil {
-		return err
-	}
-	st, err := l.c.Status(ctx)
-	if err != nil {
-		return fmt.Errorf("chain status: %w", err)
-	}
-	var acct ledger.Account
-	if err := l.query(ctx, "/account/"+l.key.Address().String(), &acct); err != nil {
-		return fmt.Errorf("hotkey %s has no account (fund it first): %w", l.key.Address(), err)
-	}
-	t, err := tx.Builder{ChainID: st.ChainID, Nonce: acct.Nonce, Fee: params.MinFee, Msgs: []tx.Msg{msg}}.Sign(l.privateKey())
-	if err != nil {
-		return err
-	}
-	raw, err := t.Encode()
-	if err != nil {
-		return err
-	}
-	to := l.TxTimeout
-	if to <= 0 {
-		to = DefaultTxTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, to)
-	defer cancel()
-	res, err := l.c.BroadcastCommit(cctx, raw)
-	if err != nil {
-		return fmt.Errorf("broadcast: %w", err)
-	}
-	if res.Code != 0 {
-		return fmt.Errorf("%w: %s (code %d)", ErrTxRejected, res.Log, res.Code)
-	}
-	return nil
+	l.acct.Timeout = l.TxTimeout
+	_, err := l.acct.Send(ctx, msg)
+	return err
 }
 
 // TxKey is a hotkey that can also sign txs: the tx builder needs the raw
@@ -102,8 +60,6 @@ type TxKey interface {
 	Key
 	PrivateKey() ed25519.PrivateKey
 }
-
-func (l *LedgerChain) privateKey() ed25519.PrivateKey { return l.key.PrivateKey() }
 
 // Head implements Chain.
 func (l *LedgerChain) Head(ctx context.Context) (Head, error) {

@@ -52,7 +52,9 @@ type QueryError struct {
 	Log  string
 }
 
-func (e *QueryError) Error() string { return fmt.Sprintf("query %s: %s (code %d)", e.Path, e.Log, e.Code) }
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("query %s: %s (code %d)", e.Path, e.Log, e.Code)
+}
 
 // NotFound reports whether err is the ledger's "not found" answer.
 func NotFound(err error) bool {

@@ -179,6 +179,9 @@ type ReceiverOptions struct {
 	IdempotencyTTL time.Duration
 	IdempotencyCap int
 	MaxBody        int64 // default 8 MiB
+	// Authorize, when set, is asked about every sender whose message
+	// verified, before its nonce is recorded; an error refuses it (403).
+	Authorize func(ctx context.Context, from tx.Address) error
 }
 
 // The error codes of a refused message (JSON ErrorBody).
@@ -195,6 +198,7 @@ const (
 	CodeNonceCacheFull  = "nonce_cache_full"       // 503
 	CodeInProgress      = "in_progress"            // 409: same idempotency key still running
 	CodeIdempotencyReus = "idempotency_key_reused" // 422: same key, another request
+	CodeForbidden       = "forbidden"              // 403: Authorize refused the sender
 )
 
 // Receiver is the middleware that accepts only valid signed messages.
@@ -258,7 +262,7 @@ func SenderFrom(ctx context.Context) (tx.Address, bool) {
 
 // Verify checks a message for a request of method, path and body at now
 // and records its nonce.
-func (rc *Receiver) Verify(m *Message, method, path string, body []byte) *Rejection {
+func (rc *Receiver) Verify(ctx context.Context, m *Message, method, path string, body []byte) *Rejection {
 	now := rc.o.Now()
 	switch {
 	case m.To != rc.o.Self:
@@ -275,6 +279,11 @@ func (rc *Receiver) Verify(m *Message, method, path string, body []byte) *Reject
 		return refuse(http.StatusUnauthorized, CodeExpired, "message expired at %s", m.Expiry.Format(time.RFC3339Nano))
 	case m.Expiry.Sub(m.Timestamp) > rc.o.MaxTTL:
 		return refuse(http.StatusBadRequest, CodeTTLTooLong, "message valid for %s, at most %s", m.Expiry.Sub(m.Timestamp), rc.o.MaxTTL)
+	}
+	if rc.o.Authorize != nil {
+		if err := rc.o.Authorize(ctx, m.From()); err != nil {
+			return refuse(http.StatusForbidden, CodeForbidden, "sender %s is not allowed: %v", m.From(), err)
+		}
 	}
 	key := string(m.PubKey) + string(m.Nonce[:])
 	rc.mu.Lock()
@@ -313,7 +322,7 @@ func (rc *Receiver) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if perr := rc.Verify(&m, r.Method, r.URL.RequestURI(), body); perr != nil {
+		if perr := rc.Verify(r.Context(), &m, r.Method, r.URL.RequestURI(), body); perr != nil {
 			writeJSONError(w, perr.Status, perr.Code, perr.Message)
 			return
 		}

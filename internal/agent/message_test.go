@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -223,5 +225,22 @@ func TestMessageEncodeRoundTrip(t *testing.T) {
 		if _, err := DecodeMessage(b); err == nil {
 			t.Errorf("decoded %d bytes of a %d-byte message", len(b), len(enc))
 		}
+	}
+}
+
+func TestMessageAuthorize(t *testing.T) {
+	allowed := tx.AddressFromPubKey(newKey(3).Public().(ed25519.PublicKey))
+	f := newMsgFixture(t, ReceiverOptions{Authorize: func(_ context.Context, from tx.Address) error {
+		if from != allowed {
+			return errors.New("not on the list")
+		}
+		return nil
+	}})
+	if s, _, _ := f.do(f.request(t, "/x", "a", "", nil)); s != 200 {
+		t.Errorf("allowed sender: %d", s)
+	}
+	f.sender = newKey(4)
+	if s, c, _ := f.do(f.request(t, "/x", "a", "", nil)); s != 403 || c != CodeForbidden {
+		t.Errorf("other sender: %d %q", s, c)
 	}
 }

@@ -51,6 +51,24 @@ type payFixture struct {
 	client             *http.Client
 }
 
+// newWallOnly is the fixture's keys, channel and paywall, with no server
+// or payer.
+func newWallOnly(t testing.TB) *payFixture {
+	t.Helper()
+	f := &payFixture{payerKey: newKey(1), payeeKey: newKey(2)}
+	from := tx.AddressFromPubKey(f.payerKey.Public().(ed25519.PublicKey))
+	to := tx.AddressFromPubKey(f.payeeKey.Public().(ed25519.PublicKey))
+	f.ch = paych.Channel{ID: paych.ChannelIDFor(from, to, 0), From: from, To: to, Funder: from, State: paych.ChannelOpen, Balance: 1000, SettleDelay: 1000}
+	f.chans = &memChannels{m: map[paych.ChannelID]paych.Channel{f.ch.ID: f.ch}}
+	var err error
+	f.wall, err = NewPaywall(PaywallOptions{ChainID: testChain, Key: f.payeeKey, Channels: f.chans,
+		Price: func(*http.Request) tx.Amount { return 5 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func newPayFixture(t testing.TB, price, deposit, total tx.Amount, h http.Handler) *payFixture {
 	t.Helper()
 	f := &payFixture{payerKey: newKey(1), payeeKey: newKey(2)}

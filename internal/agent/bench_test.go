@@ -116,11 +116,17 @@ func BenchmarkPaywallVerifyBatch(b *testing.B) {
 }
 
 // BenchmarkPaidCallLatency interleaves an unpaid call to a plain handler
-// and a paid call (402, voucher, receipt: two round trips) to the same
-// handler behind the paywall, on loopback, and reports both p50s and
-// the difference.
+// and a paid call to the same handler behind the paywall, on loopback,
+// and reports both p50s and the difference: with a 402 before every
+// paid call (two round trips) and with Client.PayUpFront (one).
 func BenchmarkPaidCallLatency(b *testing.B) {
+	b.Run("402-each-call", func(b *testing.B) { benchPaidCall(b, false) })
+	b.Run("pay-up-front", func(b *testing.B) { benchPaidCall(b, true) })
+}
+
+func benchPaidCall(b *testing.B, upFront bool) {
 	f := newPayFixture(b, 1, tx.Amount(1)<<60, tx.Amount(1)<<60, echo)
+	f.client.Transport.(*Client).PayUpFront = upFront
 	plain := httptest.NewServer(echo)
 	defer plain.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 8}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
+	"github.com/deai-network/deai/internal/ledger/paych"
 	"github.com/deai-network/deai/internal/tx"
 )
 
@@ -34,6 +36,14 @@ type Client struct {
 	Payer    *Payer
 	MaxPrice tx.Amount         // 0: no maximum besides the budget
 	Base     http.RoundTripper // nil: http.DefaultTransport
+	// PayUpFront remembers the price of each method, host and path from
+	// its last 402 and pays with the first attempt after that, saving a
+	// round trip; a changed price costs one 402 and the payment of the
+	// refused attempt is rolled back.
+	PayUpFront bool
+
+	mu     sync.Mutex // guards prices
+	prices map[string]tx.Amount
 }
 
 var _ http.RoundTripper = (*Client)(nil)
@@ -56,9 +66,25 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("paid request: read body: %w", err)
 		}
 	}
-	resp, err := c.base().RoundTrip(withBody(req, body, ""))
-	if err != nil || resp.StatusCode != http.StatusPaymentRequired {
-		return resp, err
+	reqHash := RequestHashOf(req.Method, req.URL.RequestURI(), body)
+	key := req.Method + " " + req.URL.Host + req.URL.Path
+	var resp *http.Response
+	var err error
+	if c.PayUpFront {
+		if price := c.knownPrice(key); price != 0 {
+			resp, err = c.payAndSend(req, body, price, reqHash)
+			if err != nil || resp.StatusCode != http.StatusPaymentRequired {
+				return resp, err
+			}
+			// The price changed or the voucher was refused (the payment
+			// was rolled back): follow the 402's terms.
+		}
+	}
+	if resp == nil {
+		resp, err = c.base().RoundTrip(withBody(req, body, ""))
+		if err != nil || resp.StatusCode != http.StatusPaymentRequired {
+			return resp, err
+		}
 	}
 	_, terms, err := DecodePaymentRequired(resp.Header.Get(HeaderPaymentRequired))
 	drain(resp)
@@ -66,7 +92,6 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("paid request %s: %w", req.URL.Redacted(), err)
 	}
 	p := c.Payer
-	reqHash := RequestHashOf(req.Method, req.URL.RequestURI(), body)
 	switch {
 	case terms.PayTo != p.Payee():
 		return nil, fmt.Errorf("paid request %s: %w: payee %s, the channel pays %s", req.URL.Redacted(), ErrBadTerms, terms.PayTo, p.Payee())
@@ -77,11 +102,31 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	case c.MaxPrice != 0 && terms.Amount > c.MaxPrice:
 		return nil, fmt.Errorf("paid request %s: %w: %s asked, at most %s", req.URL.Redacted(), ErrPriceTooHigh, terms.Amount, c.MaxPrice)
 	}
-	pay, err := p.Pay(req.Context(), terms.Amount, reqHash)
+	if c.PayUpFront {
+		c.mu.Lock()
+		if c.prices == nil {
+			c.prices = map[string]tx.Amount{}
+		}
+		c.prices[key] = terms.Amount
+		c.mu.Unlock()
+	}
+	return c.payAndSend(req, body, terms.Amount, reqHash)
+}
+
+func (c *Client) knownPrice(key string) tx.Amount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.prices[key]
+}
+
+// payAndSend pays price for the request and sends it with the voucher.
+// A 402 answer comes back unread, with the payment rolled back.
+func (c *Client) payAndSend(req *http.Request, body []byte, price tx.Amount, reqHash paych.RequestHash) (*http.Response, error) {
+	pay, err := c.Payer.Pay(req.Context(), price, reqHash)
 	if err != nil {
 		return nil, fmt.Errorf("paid request %s: %w", req.URL.Redacted(), err)
 	}
-	resp, err = c.base().RoundTrip(withBody(req, body, EncodePaymentSignature(&pay.Voucher)))
+	resp, err := c.base().RoundTrip(withBody(req, body, EncodePaymentSignature(&pay.Voucher)))
 	if err != nil {
 		// Whether the service kept the voucher is unknown; it can only
 		// have kept it for a successful answer, which it would have sent.

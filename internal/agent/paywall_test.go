@@ -398,3 +398,34 @@ func TestSignedPaidCall(t *testing.T) {
 		t.Errorf("runs %d, spent %s, earned %s; want 1, 5, 5", runs.Load(), f.budget.Usage().Spent, f.wall.Earned(f.ch.ID))
 	}
 }
+
+func TestPayUpFront(t *testing.T) {
+	var price atomic.Int64
+	price.Store(5)
+	f := newPayFixture(t, 5, 1000, 100, echo)
+	var requests atomic.Int64
+	f.wall.o.Price = func(*http.Request) tx.Amount { return tx.Amount(price.Load()) }
+	wrapped := f.wall.Wrap(echo)
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		wrapped.ServeHTTP(w, r)
+	})
+	f.client.Transport.(*Client).PayUpFront = true
+	for i, tt := range []struct {
+		price    int64
+		requests int64
+	}{{5, 2}, {5, 1}, {7, 2}, {7, 1}} {
+		price.Store(tt.price)
+		before := requests.Load()
+		resp, body, err := f.post(t, "x")
+		if err != nil || resp.StatusCode != 200 || body != "echo:x" {
+			t.Fatalf("call %d: %v %v %q", i, err, resp, body)
+		}
+		if n := requests.Load() - before; n != tt.requests {
+			t.Errorf("call %d at price %d: %d requests, want %d", i, tt.price, n, tt.requests)
+		}
+	}
+	if got := f.budget.Usage(); got.Spent != 24 || got.Reserved != 0 || f.wall.Earned(f.ch.ID) != 24 {
+		t.Errorf("budget %+v, earned %s; want 24udeai spent and earned", got, f.wall.Earned(f.ch.ID))
+	}
+}

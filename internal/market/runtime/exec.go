@@ -486,7 +486,7 @@ func (e *Exec) start(l LeaseRef, r *execReplica) (err error) {
 	}
 	for i := range r.Ports {
 		p := &r.Ports[i]
-		if p.HostPort == 0 || !portFree(e.opts.PublishIP, p.Proto, p.HostPort) {
+		if p.HostPort == 0 || !portFreeSoon(e.opts.PublishIP, p.Proto, p.HostPort) {
 			hp, err := freePort(e.opts.PublishIP, p.Proto)
 			if err != nil {
 				return err
@@ -585,6 +585,21 @@ func portFree(ip, proto string, port uint16) bool {
 	}
 	ln.Close()
 	return true
+}
+
+// portFreeSoon waits up to two seconds for a kept host port to come free:
+// the replaced process has just been stopped and its socket may take a
+// moment to close. Only then does the replica move to another port.
+func portFreeSoon(ip, proto string, port uint16) bool {
+	for i := 0; ; i++ {
+		if portFree(ip, proto, port) {
+			return true
+		}
+		if i == 40 {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func freePort(ip, proto string) (uint16, error) {

@@ -154,7 +154,7 @@ type ProviderOptions struct {
 	PollInterval       time.Duration // default 500 ms
 	WithdrawPeriod     time.Duration // default 1 min
 	UsagePeriod        time.Duration // usage reports for usage-billed leases; default 10 s
-	CapacityRetry      time.Duration // re-examine orders declined for lack of capacity; default 10 s
+	CapacityRetry      time.Duration // re-examine orders declined for lack of capacity or an unanswered bid; default 10 s
 	Logger             *slog.Logger
 	Now                func() time.Time
 }
@@ -490,6 +490,12 @@ func (p *Provider) considerOrder(ctx context.Context, o Order) {
 		p.o.Inventory.Release(o.ID, &o.Group)
 		decline("bid rejected: " + err.Error())
 		p.log.Warn("bid rejected", "order", o.ID, "err", err)
+		if !errors.Is(err, ErrTxRejected) {
+			// The chain did not answer (not a refusal): try again later.
+			p.mu.Lock()
+			p.orders[o.ID].retryAt = p.o.Now().Add(p.o.CapacityRetry)
+			p.mu.Unlock()
+		}
 		return
 	}
 	p.mu.Lock()

@@ -132,6 +132,13 @@ func (inv *Inventory) placeGroupLocked(key string, g *lmarket.GroupSpec) (*Reser
 			}
 			p.Replica = rep
 			r.Placements = append(r.Placements, *p)
+			if rep == 0 && len(p.GPUs) > 0 && u.Count > 1 {
+				// Every replica gets the GPU kind the first one got: the
+				// bid offers one concrete model per unit.
+				same := *u
+				same.Resources.GPU.Attributes = []string{p.GPUs[0].Attr().String()}
+				u = &same
+			}
 		}
 	}
 	return r, nil

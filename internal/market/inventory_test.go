@@ -143,3 +143,26 @@ func TestInventoryPlanHoldsNothing(t *testing.T) {
 		t.Fatalf("plan beyond capacity: %v", err)
 	}
 }
+
+func TestInventoryReplicasShareTheGPUKind(t *testing.T) {
+	// Node a has one a100, node b one h100 and one a100: two replicas of a
+	// wildcard unit both get an a100 (the kind the first one got), not an
+	// a100 and an h100.
+	inv, _ := NewInventory([]Node{
+		{Name: "a", CPUMilli: 8000, MemoryBytes: 32 << 30, StorageBytes: 100 << 30, GPUs: gpus(1, "a100", "80Gi", 0)},
+		{Name: "b", CPUMilli: 8000, MemoryBytes: 32 << 30, StorageBytes: 100 << 30, GPUs: append(gpus(1, "h100", "80Gi", 1), gpus(1, "a100", "80Gi", 2)...)},
+	})
+	g := gpuGroup(1, "vendor/nvidia/model/*")
+	g.Units[0].Count = 2
+	r, err := inv.Reserve("o", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Placements) != 2 || r.Placements[0].GPUs[0].Model != "a100" || r.Placements[1].GPUs[0].Model != "a100" || r.Placements[1].Node != "b" {
+		t.Fatalf("placements %+v", r.Placements)
+	}
+	inv.Release("o", g)
+	if f := inv.Free(); len(f[0].GPUs) != 1 || len(f[1].GPUs) != 2 {
+		t.Fatalf("release: %+v", f)
+	}
+}

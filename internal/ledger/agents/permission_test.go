@@ -31,7 +31,7 @@ func spend(to int, amt tx.Amount) *agents.MsgSpend {
 func TestSpendCaps(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, nil))
 	// Granted at block 1: periods [1,11), [11,21), …
-	h.ok(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 10, TotalCap: 250, PerCallMax: 60, Allowlist: sorted(addr(shop), addr(other)), Expiry: 40}))
+	h.OK(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 10, TotalCap: 250, PerCallMax: 60, Allowlist: sorted(addr(shop), addr(other)), Expiry: 40}))
 
 	type step struct {
 		at     int64 // the block to run in (0: the next)
@@ -55,18 +55,18 @@ func TestSpendCaps(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.at != 0 {
-			h.advanceTo(s.at - 1)
+			h.AdvanceTo(s.at - 1)
 		}
-		ob, ab, tb := h.balance(addr(owner)), h.balance(addr(agent)), h.balance(addr(s.to))
-		r := h.run(agent, spend(s.to, s.amt))
+		ob, ab, tb := h.Balance(addr(owner)), h.Balance(addr(agent)), h.Balance(addr(s.to))
+		r := h.Run(agent, spend(s.to, s.amt))
 		if r.Code != s.want {
-			t.Fatalf("step %d (block %d): code %v (%s), want %v", i, h.height, r.Code, r.Log, s.want)
+			t.Fatalf("step %d (block %d): code %v (%s), want %v", i, h.Height, r.Code, r.Log, s.want)
 		}
 		if s.want != module.OK {
 			if !strings.Contains(r.Log, s.log) {
 				t.Errorf("step %d: log %q, want it to mention %q", i, r.Log, s.log)
 			}
-			if h.balance(addr(owner)) != ob || h.balance(addr(s.to)) != tb || h.balance(addr(agent)) != ab-fee {
+			if h.Balance(addr(owner)) != ob || h.Balance(addr(s.to)) != tb || h.Balance(addr(agent)) != ab-fee {
 				t.Errorf("step %d: a refused spend moved money", i)
 			}
 			continue
@@ -75,12 +75,12 @@ func TestSpendCaps(t *testing.T) {
 		if len(ev) != 1 || attr(ev[0], "period_spent") != s.period.String() || attr(ev[0], "amount") != s.amt.String() || attr(ev[0], "purpose") != "transfer" {
 			t.Errorf("step %d: spend events %+v", i, ev)
 		}
-		if h.balance(addr(owner)) != ob-s.amt || h.balance(addr(s.to)) != tb+s.amt || h.balance(addr(agent)) != ab-fee {
-			t.Errorf("step %d: balances owner %s→%s, to %s→%s, agent %s→%s", i, ob, h.balance(addr(owner)), tb, h.balance(addr(s.to)), ab, h.balance(addr(agent)))
+		if h.Balance(addr(owner)) != ob-s.amt || h.Balance(addr(s.to)) != tb+s.amt || h.Balance(addr(agent)) != ab-fee {
+			t.Errorf("step %d: balances owner %s→%s, to %s→%s, agent %s→%s", i, ob, h.Balance(addr(owner)), tb, h.Balance(addr(s.to)), ab, h.Balance(addr(agent)))
 		}
 	}
 	var pr agents.PermissionResult
-	h.query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String()+"?height=35", &pr)
+	h.Query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String()+"?height=35", &pr)
 	if pr.TotalSpent != 250 || pr.TotalRemaining != 0 || pr.Spendable != 0 || !pr.Active || pr.PeriodStartAt != 31 || pr.PeriodRemaining != 100 || pr.NextPeriodAt != 41 {
 		t.Errorf("permission at 35: %+v", pr)
 	}
@@ -102,38 +102,38 @@ func sorted(as ...tx.Address) []tx.Address {
 // counters; a missing permission is not_found.
 func TestSpendExpiryRevocationRegrant(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, nil))
-	h.reject(module.ReasonNotFound, agent, spend(shop, 1))
-	h.ok(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 5, TotalCap: 1000, Expiry: 4})) // block 2
-	h.ok(agent, spend(shop, 10))                                                                       // block 3
-	h.ok(agent, spend(shop, 10))                                                                       // block 4: the last
-	if log := h.reject(module.ReasonUnauthorized, agent, spend(shop, 10)); !strings.Contains(log, "expired at height 4") {
+	h.Reject(module.ReasonNotFound, agent, spend(shop, 1))
+	h.OK(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 5, TotalCap: 1000, Expiry: 4})) // block 2
+	h.OK(agent, spend(shop, 10))                                                                       // block 3
+	h.OK(agent, spend(shop, 10))                                                                       // block 4: the last
+	if log := h.Reject(module.ReasonUnauthorized, agent, spend(shop, 10)); !strings.Contains(log, "expired at height 4") {
 		t.Errorf("expired: %s", log)
 	}
 
-	r := h.ok(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 5, TotalCap: 1000}))
+	r := h.OK(owner, grant(agents.SpendLimits{Allowance: 100, PeriodBlocks: 5, TotalCap: 1000}))
 	if ev := events(agents.EventSpendGranted, r.Events); len(ev) != 1 || attr(ev[0], "replaced") != "true" {
 		t.Errorf("re-grant events %+v", ev)
 	}
-	if period, total, _ := agents.Spent(h.kv, addr(owner), addr(agent)); period != 0 || total != 0 {
+	if period, total, _ := agents.Spent(h.KV, addr(owner), addr(agent)); period != 0 || total != 0 {
 		t.Errorf("re-grant kept counters %s %s", period, total)
 	}
-	h.ok(agent, spend(shop, 100))
+	h.OK(agent, spend(shop, 100))
 
 	// Kill switch: a revocation and a spend in the same block; the
 	// revocation comes first.
-	res := h.block(h.sign(owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)}), h.sign(agent, spend(shop, 1)))
+	res := h.Block(h.Sign(owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)}), h.Sign(agent, spend(shop, 1)))
 	if !res.TxResults[0].OK() || res.TxResults[1].Code != module.ReasonUnauthorized || !strings.Contains(res.TxResults[1].Log, "revoked at height") {
 		t.Fatalf("revoke then spend: %+v", res.TxResults)
 	}
-	h.reject(module.ReasonInvalid, owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)})
-	h.reject(module.ReasonNotFound, owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(other)})
+	h.Reject(module.ReasonInvalid, owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)})
+	h.Reject(module.ReasonNotFound, owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(other)})
 	var pr agents.PermissionResult
-	h.query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String(), &pr)
+	h.Query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String(), &pr)
 	if pr.Active || !pr.Revoked || pr.Spendable != 0 || pr.TotalSpent != 100 {
 		t.Errorf("revoked permission %+v", pr)
 	}
 	var list []agents.Permission
-	h.query("/agents/permissions/"+addr(owner).String(), &list)
+	h.Query("/agents/permissions/"+addr(owner).String(), &list)
 	if len(list) != 1 || list[0].Agent != addr(agent) {
 		t.Errorf("permissions of the owner %+v", list)
 	}
@@ -144,13 +144,13 @@ func TestSpendExpiryRevocationRegrant(t *testing.T) {
 // ones over it fail with rate_limited and move nothing.
 func TestSpendConcurrent(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, nil))
-	h.ok(owner, grant(agents.SpendLimits{Allowance: 1000, PeriodBlocks: 100, TotalCap: 5000}))
-	before := h.balance(addr(owner))
+	h.OK(owner, grant(agents.SpendLimits{Allowance: 1000, PeriodBlocks: 100, TotalCap: 5000}))
+	before := h.Balance(addr(owner))
 	var txs [][]byte
 	for range 30 {
-		txs = append(txs, h.sign(agent, spend(shop, 70)))
+		txs = append(txs, h.Sign(agent, spend(shop, 70)))
 	}
-	res := h.block(txs...)
+	res := h.Block(txs...)
 	okN := 0
 	for _, r := range res.TxResults {
 		switch r.Code {
@@ -164,7 +164,7 @@ func TestSpendConcurrent(t *testing.T) {
 	if okN != 14 { // 14 × 70 = 980 ≤ 1000 < 15 × 70
 		t.Errorf("%d spends went through, want 14", okN)
 	}
-	if got := before - h.balance(addr(owner)); got != 980 {
+	if got := before - h.Balance(addr(owner)); got != 980 {
 		t.Errorf("owner paid %s, want 980", got)
 	}
 }
@@ -175,17 +175,17 @@ func TestSpendOwnerBalance(t *testing.T) {
 	g := genesis(t, 4, nil)
 	g.Accounts[owner].Balance = 1000 + 500 // the grant's fee and 500
 	h := newHarness(t, g)
-	h.ok(owner, grant(agents.SpendLimits{Allowance: 1000, PeriodBlocks: 100, TotalCap: 5000}))
-	h.reject(module.ReasonInsufficientFunds, agent, spend(shop, 600))
-	if period, total, _ := agents.Spent(h.kv, addr(owner), addr(agent)); period != 0 || total != 0 {
+	h.OK(owner, grant(agents.SpendLimits{Allowance: 1000, PeriodBlocks: 100, TotalCap: 5000}))
+	h.Reject(module.ReasonInsufficientFunds, agent, spend(shop, 600))
+	if period, total, _ := agents.Spent(h.KV, addr(owner), addr(agent)); period != 0 || total != 0 {
 		t.Errorf("a failed spend left counters %s %s", period, total)
 	}
-	h.ok(agent, spend(shop, 500))
+	h.OK(agent, spend(shop, 500))
 }
 
 func TestGrantRejects(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, nil))
-	h.advanceTo(5)
+	h.AdvanceTo(5)
 	tests := []struct {
 		name string
 		msg  tx.Msg
@@ -199,8 +199,8 @@ func TestGrantRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
-			h.reject(tt.want, owner, tt.msg)
+			h.T = t
+			h.Reject(tt.want, owner, tt.msg)
 		})
 	}
 }

@@ -81,14 +81,14 @@ func BenchmarkRedeemBlock(b *testing.B) {
 	p := testParams()
 	p.MaxLanes = 1024
 	h := newHarness(b, genesis(b, 2*payees, &p))
-	h.noCheck = true
+	h.NoCheck = true
 	ids := make([]paych.ChannelID, payees)
 	var txs [][]byte
 	for i := range payees {
 		ids[i] = paych.ChannelIDFor(addr(payees+i), addr(i), 0)
-		txs = append(txs, h.sign(payees+i, &paych.MsgOpenChannel{From: addr(payees + i), To: addr(i), Deposit: 1000 * tx.UnitsPerDEAI, SettleDelay: 10}))
+		txs = append(txs, h.Sign(payees+i, &paych.MsgOpenChannel{From: addr(payees + i), To: addr(i), Deposit: 1000 * tx.UnitsPerDEAI, SettleDelay: 10}))
 	}
-	h.block(txs...)
+	h.Block(txs...)
 	nonce := uint64(0)
 	b.ResetTimer()
 	for range b.N {
@@ -100,10 +100,10 @@ func BenchmarkRedeemBlock(b *testing.B) {
 			for l := range per {
 				m.Vouchers = append(m.Vouchers, voucher(b, payees+i, ids[i], uint32(l), nonce, tx.Amount(nonce)))
 			}
-			txs = append(txs, h.sign(i, m))
+			txs = append(txs, h.Sign(i, m))
 		}
 		b.StartTimer()
-		res := h.block(txs...)
+		res := h.Block(txs...)
 		b.StopTimer()
 		for i, r := range res.TxResults {
 			if !r.OK() {

@@ -27,21 +27,21 @@ func TestChannelLifecycle(t *testing.T) {
 	if id != paych.ChannelIDFor(addr(payer), addr(payee), 0) {
 		t.Errorf("channel id %s, want ChannelIDFor(payer, payee, 0)", id)
 	}
-	if got := h.balance(paych.EscrowAccount); got != 10_000 {
+	if got := h.Balance(paych.EscrowAccount); got != 10_000 {
 		t.Fatalf("escrow holds %s after the deposit", got)
 	}
-	r := h.ok(payer, &paych.MsgTopUp{Sender: addr(payer), Channel: id, Amount: 5000}) // block 2
+	r := h.OK(payer, &paych.MsgTopUp{Sender: addr(payer), Channel: id, Amount: 5000}) // block 2
 	if ev := events(paych.EventToppedUp, r.Events); len(ev) != 1 || attr(ev[0], "balance") != "15000udeai" {
 		t.Fatalf("top-up events %+v", ev)
 	}
 
 	// Two lanes in one message.
-	r = h.ok(payee, redeem(payee, voucher(t, payer, id, 0, 3, 300), voucher(t, payer, id, 7, 1, 1000))) // block 3
+	r = h.OK(payee, redeem(payee, voucher(t, payer, id, 0, 3, 300), voucher(t, payer, id, 7, 1, 1000))) // block 3
 	ev := events(paych.EventRedeemed, r.Events)
 	if len(ev) != 2 || attr(ev[0], "paid") != "300udeai" || attr(ev[1], "paid") != "1000udeai" || attr(ev[1], "redeemed") != "1300udeai" || attr(ev[1], "lane") != "7" {
 		t.Fatalf("redeemed events %+v", ev)
 	}
-	r = h.ok(payee, redeem(payee, voucher(t, payer, id, 0, 9, 750))) // block 4: only the difference is paid
+	r = h.OK(payee, redeem(payee, voucher(t, payer, id, 0, 9, 750))) // block 4: only the difference is paid
 	if ev := events(paych.EventRedeemed, r.Events); len(ev) != 1 || attr(ev[0], "paid") != "450udeai" || attr(ev[0], "amount") != "750udeai" {
 		t.Fatalf("redeemed events %+v", ev)
 	}
@@ -49,37 +49,37 @@ func TestChannelLifecycle(t *testing.T) {
 		t.Errorf("lane 0 %+v", l)
 	}
 	var lanes []paych.Lane
-	h.query("/paych/lanes/"+id.String(), &lanes)
+	h.Query("/paych/lanes/"+id.String(), &lanes)
 	if len(lanes) != 2 || lanes[0].Lane != 0 || lanes[1].Lane != 7 || lanes[1].Redeemed != 1000 {
 		t.Errorf("lanes %+v", lanes)
 	}
 
-	h.reject(module.ReasonUnauthorized, third, &paych.MsgSettle{Sender: addr(third), Channel: id}) // block 5: not a party
-	r = h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id})                            // block 6: settles at 16
+	h.Reject(module.ReasonUnauthorized, third, &paych.MsgSettle{Sender: addr(third), Channel: id}) // block 5: not a party
+	r = h.OK(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id})                            // block 6: settles at 16
 	if ev := events(paych.EventSettling, r.Events); len(ev) != 1 || attr(ev[0], "settling_at") != "16" {
 		t.Fatalf("settling events %+v", ev)
 	}
-	h.reject(module.ReasonInvalid, payer, &paych.MsgTopUp{Sender: addr(payer), Channel: id, Amount: 1})
-	h.reject(module.ReasonInvalid, payee, &paych.MsgSettle{Sender: addr(payee), Channel: id})
-	if log := h.reject(module.ReasonRateLimited, payer, &paych.MsgCollect{Sender: addr(payer), Channel: id}); !strings.Contains(log, "settles at height 16") {
+	h.Reject(module.ReasonInvalid, payer, &paych.MsgTopUp{Sender: addr(payer), Channel: id, Amount: 1})
+	h.Reject(module.ReasonInvalid, payee, &paych.MsgSettle{Sender: addr(payee), Channel: id})
+	if log := h.Reject(module.ReasonRateLimited, payer, &paych.MsgCollect{Sender: addr(payer), Channel: id}); !strings.Contains(log, "settles at height 16") {
 		t.Errorf("early collect: %s", log)
 	}
-	h.advanceTo(14)
-	h.ok(payee, redeem(payee, voucher(t, payer, id, 1, 1, 2000))) // block 15: still in the window
-	h.advanceTo(15)
-	if log := h.reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 2, 1, 10))); !strings.Contains(log, "settled at height 16") {
+	h.AdvanceTo(14)
+	h.OK(payee, redeem(payee, voucher(t, payer, id, 1, 1, 2000))) // block 15: still in the window
+	h.AdvanceTo(15)
+	if log := h.Reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 2, 1, 10))); !strings.Contains(log, "settled at height 16") {
 		t.Errorf("redeem at the settle height: %s", log)
 	}
 	if c := h.channel(id); !c.Settled || c.State != paych.ChannelSettling || c.Escrowed != 15_000-3750 {
 		t.Errorf("channel at 16 %+v", c)
 	}
 
-	payerBefore := h.balance(addr(payer))
-	r = h.ok(payee, &paych.MsgCollect{Sender: addr(payee), Channel: id}) // block 17, by the payee
+	payerBefore := h.Balance(addr(payer))
+	r = h.OK(payee, &paych.MsgCollect{Sender: addr(payee), Channel: id}) // block 17, by the payee
 	if ev := events(paych.EventCollected, r.Events); len(ev) != 1 || attr(ev[0], "refund") != "11250udeai" || attr(ev[0], "redeemed") != "3750udeai" {
 		t.Fatalf("collected events %+v", ev)
 	}
-	if got := h.balance(addr(payer)) - payerBefore; got != 11_250 {
+	if got := h.Balance(addr(payer)) - payerBefore; got != 11_250 {
 		t.Errorf("refund to the payer %s", got)
 	}
 	want := map[int]tx.Amount{
@@ -87,23 +87,23 @@ func TestChannelLifecycle(t *testing.T) {
 		payee: funds - 6*fee + 3750,            // 3 redeems, the refused settle and redeem, the collect
 	}
 	for i, w := range want {
-		if got := h.balance(addr(i)); got != w {
+		if got := h.Balance(addr(i)); got != w {
 			t.Errorf("account %d: balance %s, want %s", i, got, w)
 		}
 	}
-	if got := h.balance(paych.EscrowAccount); got != 0 {
+	if got := h.Balance(paych.EscrowAccount); got != 0 {
 		t.Errorf("escrow holds %s after the collect", got)
 	}
 	c := h.channel(id)
 	if c.State != paych.ChannelClosed || c.Refunded != 11_250 || c.Lanes != 0 || c.ClosedAt != 17 {
 		t.Errorf("closed channel %+v", c)
 	}
-	h.query("/paych/lanes/"+id.String(), &lanes)
+	h.Query("/paych/lanes/"+id.String(), &lanes)
 	if len(lanes) != 0 {
 		t.Errorf("lanes of a closed channel %+v", lanes)
 	}
-	h.reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 0, 10, 800)))
-	h.reject(module.ReasonInvalid, payer, &paych.MsgCollect{Sender: addr(payer), Channel: id})
+	h.Reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 0, 10, 800)))
+	h.Reject(module.ReasonInvalid, payer, &paych.MsgCollect{Sender: addr(payer), Channel: id})
 }
 
 // TestVoucherRejects: every kind of bad voucher is refused with its own
@@ -113,7 +113,7 @@ func TestVoucherRejects(t *testing.T) {
 	h := newHarness(t, genesis(t, 4, &p))
 	id := h.open(payer, payee, 1000, 10)
 	other := h.open(payer, third, 1000, 10) // the payer's channel to someone else
-	h.ok(payee, redeem(payee, voucher(t, payer, id, 0, 5, 100)))
+	h.OK(payee, redeem(payee, voucher(t, payer, id, 0, 5, 100)))
 
 	tampered := voucher(t, payer, id, 0, 6, 200)
 	tampered.Amount = 900
@@ -151,12 +151,12 @@ func TestVoucherRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
+			h.T = t
 			before := map[tx.Address]tx.Amount{}
 			for _, a := range []tx.Address{addr(payer), addr(payee), addr(third), paych.EscrowAccount} {
-				before[a] = h.balance(a)
+				before[a] = h.Balance(a)
 			}
-			log := h.reject(tt.want, tt.by, redeem(tt.by, tt.v))
+			log := h.Reject(tt.want, tt.by, redeem(tt.by, tt.v))
 			if !strings.Contains(log, tt.log) {
 				t.Errorf("log %q, want it to mention %q", log, tt.log)
 			}
@@ -165,7 +165,7 @@ func TestVoucherRejects(t *testing.T) {
 				if a == addr(tt.by) {
 					want -= fee
 				}
-				if got := h.balance(a); got != want {
+				if got := h.Balance(a); got != want {
 					t.Errorf("%s: balance %s → %s, want %s", a, b, got, want)
 				}
 			}
@@ -176,8 +176,8 @@ func TestVoucherRejects(t *testing.T) {
 	}
 	// A message fails as a whole: a good voucher before a bad one is not
 	// redeemed either, and the error names the bad one.
-	h.t = t
-	log := h.reject(module.ReasonBadNonce, payee, redeem(payee, voucher(t, payer, id, 0, 7, 300), voucher(t, payer, id, 0, 7, 400)))
+	h.T = t
+	log := h.Reject(module.ReasonBadNonce, payee, redeem(payee, voucher(t, payer, id, 0, 7, 300), voucher(t, payer, id, 0, 7, 400)))
 	if !strings.HasPrefix(log, "voucher 1: replayed") {
 		t.Errorf("second of two: %s", log)
 	}
@@ -200,17 +200,17 @@ func TestStaleVoucherLosesToLatest(t *testing.T) {
 	for n := uint64(1); n <= 5; n++ { // the payer pays 100 per call on lane 0
 		vs = append(vs, voucher(t, payer, id, 0, n, tx.Amount(100*n)))
 	}
-	h.ok(payee, redeem(payee, vs[0]))                               // block 2: 100
-	h.ok(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id}) // block 3: settles at 23
-	h.ok(payee, redeem(payee, vs[2]))                               // block 4: a stale one, 300
-	h.ok(payee, redeem(payee, vs[4]))                               // block 5: the latest, 500
-	h.reject(module.ReasonBadNonce, payee, redeem(payee, vs[3]))    // block 6: 400 after 500
-	h.advanceTo(22)
-	h.ok(payer, &paych.MsgCollect{Sender: addr(payer), Channel: id}) // block 23
-	if got := h.balance(addr(payee)); got != funds-4*fee+500 {
+	h.OK(payee, redeem(payee, vs[0]))                               // block 2: 100
+	h.OK(payer, &paych.MsgSettle{Sender: addr(payer), Channel: id}) // block 3: settles at 23
+	h.OK(payee, redeem(payee, vs[2]))                               // block 4: a stale one, 300
+	h.OK(payee, redeem(payee, vs[4]))                               // block 5: the latest, 500
+	h.Reject(module.ReasonBadNonce, payee, redeem(payee, vs[3]))    // block 6: 400 after 500
+	h.AdvanceTo(22)
+	h.OK(payer, &paych.MsgCollect{Sender: addr(payer), Channel: id}) // block 23
+	if got := h.Balance(addr(payee)); got != funds-4*fee+500 {
 		t.Errorf("payee balance %s, want the latest voucher's 500 less four fees", got)
 	}
-	if got := h.balance(addr(payer)); got != funds-3*fee-500 {
+	if got := h.Balance(addr(payer)); got != funds-3*fee-500 {
 		t.Errorf("payer balance %s, want 500 paid", got)
 	}
 }
@@ -222,17 +222,17 @@ func TestRedeemAcrossChannels(t *testing.T) {
 	h := newHarness(t, genesis(t, 3, &p))
 	a := h.open(payer, payee, 1000, 5)
 	b := h.open(third, payee, 1000, 5)
-	before := h.balance(addr(payee))
-	h.ok(payee, redeem(payee, voucher(t, payer, a, 0, 1, 10), voucher(t, third, b, 0, 1, 20), voucher(t, payer, a, 3, 1, 30)))
-	if got := h.balance(addr(payee)); got != before+60-fee {
+	before := h.Balance(addr(payee))
+	h.OK(payee, redeem(payee, voucher(t, payer, a, 0, 1, 10), voucher(t, third, b, 0, 1, 20), voucher(t, payer, a, 3, 1, 30)))
+	if got := h.Balance(addr(payee)); got != before+60-fee {
 		t.Errorf("payee balance %s, want %s + 60 − the fee", got, before)
 	}
 	var chans []paych.Channel
-	h.query("/paych/channels/to/"+addr(payee).String(), &chans)
+	h.Query("/paych/channels/to/"+addr(payee).String(), &chans)
 	if len(chans) != 2 {
 		t.Errorf("channels to the payee %+v", chans)
 	}
-	h.query("/paych/channels/from/"+addr(payer).String()+"?state=open", &chans)
+	h.Query("/paych/channels/from/"+addr(payer).String()+"?state=open", &chans)
 	if len(chans) != 1 || chans[0].ID != a || chans[0].Redeemed != 40 || chans[0].Lanes != 2 {
 		t.Errorf("channels from the payer %+v", chans)
 	}
@@ -244,11 +244,11 @@ func TestLaneLimit(t *testing.T) {
 	p.MaxLanes = 2
 	h := newHarness(t, genesis(t, 2, &p))
 	id := h.open(payer, payee, 1000, 5)
-	h.ok(payee, redeem(payee, voucher(t, payer, id, 10, 1, 1), voucher(t, payer, id, 20, 1, 1)))
-	if log := h.reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 30, 1, 1))); !strings.Contains(log, "already has 2 lanes") {
+	h.OK(payee, redeem(payee, voucher(t, payer, id, 10, 1, 1), voucher(t, payer, id, 20, 1, 1)))
+	if log := h.Reject(module.ReasonInvalid, payee, redeem(payee, voucher(t, payer, id, 30, 1, 1))); !strings.Contains(log, "already has 2 lanes") {
 		t.Errorf("third lane: %s", log)
 	}
-	h.ok(payee, redeem(payee, voucher(t, payer, id, 20, 2, 5))) // an existing lane is fine
+	h.OK(payee, redeem(payee, voucher(t, payer, id, 20, 2, 5))) // an existing lane is fine
 }
 
 // TestOpenRejects covers the open and top-up rules.
@@ -274,15 +274,15 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
-			h.reject(tt.want, tt.from, tt.msg)
+			h.T = t
+			h.Reject(tt.want, tt.from, tt.msg)
 		})
 	}
 	var next struct {
 		Seq uint64          `json:"seq"`
 		ID  paych.ChannelID `json:"id"`
 	}
-	h.query("/paych/next/"+addr(payer).String()+"?to="+addr(payee).String(), &next)
+	h.Query("/paych/next/"+addr(payer).String()+"?to="+addr(payee).String(), &next)
 	if next.Seq != 1 || next.ID != paych.ChannelIDFor(addr(payer), addr(payee), 1) {
 		t.Errorf("next channel %+v", next)
 	}
@@ -296,15 +296,15 @@ func TestChannelViaPermission(t *testing.T) {
 	const owner, agent, seller, stranger = 3, 4, 1, 2
 	p := testParams()
 	h := newHarness(t, genesis(t, 5, &p))
-	h.ok(owner, &agents.MsgGrantSpend{Owner: addr(owner), Agent: addr(agent), SpendLimits: agents.SpendLimits{
+	h.OK(owner, &agents.MsgGrantSpend{Owner: addr(owner), Agent: addr(agent), SpendLimits: agents.SpendLimits{
 		Allowance: 3000, PeriodBlocks: 100, TotalCap: 10_000, PerCallMax: 2500, Allowlist: []tx.Address{addr(seller)}}})
 	open := func(to int, dep tx.Amount) *paych.MsgOpenChannel {
 		return &paych.MsgOpenChannel{From: addr(agent), To: addr(to), Deposit: dep, SettleDelay: 5, Owner: addr(owner)}
 	}
-	h.reject(module.ReasonUnauthorized, agent, open(stranger, 1000)) // not allowlisted
-	h.reject(module.ReasonInvalid, agent, open(seller, 2600))        // over the per-call max
-	ownerBefore, agentBefore := h.balance(addr(owner)), h.balance(addr(agent))
-	r := h.ok(agent, open(seller, 2000))
+	h.Reject(module.ReasonUnauthorized, agent, open(stranger, 1000)) // not allowlisted
+	h.Reject(module.ReasonInvalid, agent, open(seller, 2600))        // over the per-call max
+	ownerBefore, agentBefore := h.Balance(addr(owner)), h.Balance(addr(agent))
+	r := h.OK(agent, open(seller, 2000))
 	ev := events(paych.EventChannelOpened, r.Events)
 	id, _ := paych.ParseChannelID(attr(ev[0], "id"))
 	if attr(ev[0], "funder") != addr(owner).String() || attr(ev[0], "from") != addr(agent).String() {
@@ -313,31 +313,31 @@ func TestChannelViaPermission(t *testing.T) {
 	if sp := events(agents.EventSpend, r.Events); len(sp) != 1 || attr(sp[0], "purpose") != agents.PurposeChannelOpen || attr(sp[0], "to") != addr(seller).String() {
 		t.Errorf("spend events %+v", sp)
 	}
-	if h.balance(addr(owner)) != ownerBefore-2000 || h.balance(addr(agent)) != agentBefore-fee {
-		t.Errorf("the deposit came from owner %s→%s, agent %s→%s", ownerBefore, h.balance(addr(owner)), agentBefore, h.balance(addr(agent)))
+	if h.Balance(addr(owner)) != ownerBefore-2000 || h.Balance(addr(agent)) != agentBefore-fee {
+		t.Errorf("the deposit came from owner %s→%s, agent %s→%s", ownerBefore, h.Balance(addr(owner)), agentBefore, h.Balance(addr(agent)))
 	}
 	top := &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1001, Owner: addr(owner)}
-	h.reject(module.ReasonRateLimited, agent, top) // 2000 + 1001 > 3000 this period
+	h.Reject(module.ReasonRateLimited, agent, top) // 2000 + 1001 > 3000 this period
 	top.Amount = 1000
-	h.ok(agent, top)
-	h.reject(module.ReasonUnauthorized, agent, &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1}) // the agent is not the funder
-	h.ok(owner, &paych.MsgTopUp{Sender: addr(owner), Channel: id, Amount: 500})                              // the owner tops up directly
+	h.OK(agent, top)
+	h.Reject(module.ReasonUnauthorized, agent, &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1}) // the agent is not the funder
+	h.OK(owner, &paych.MsgTopUp{Sender: addr(owner), Channel: id, Amount: 500})                              // the owner tops up directly
 
-	h.ok(seller, redeem(seller, voucher(t, agent, id, 0, 1, 1200))) // the agent's key signs vouchers
-	h.reject(module.ReasonBadSignature, seller, redeem(seller, voucher(t, owner, id, 0, 2, 1300)))
-	h.ok(owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)})
-	h.reject(module.ReasonUnauthorized, agent, &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1, Owner: addr(owner)})
-	h.reject(module.ReasonUnauthorized, agent, open(seller, 1000))
+	h.OK(seller, redeem(seller, voucher(t, agent, id, 0, 1, 1200))) // the agent's key signs vouchers
+	h.Reject(module.ReasonBadSignature, seller, redeem(seller, voucher(t, owner, id, 0, 2, 1300)))
+	h.OK(owner, &agents.MsgRevokeSpend{Owner: addr(owner), Agent: addr(agent)})
+	h.Reject(module.ReasonUnauthorized, agent, &paych.MsgTopUp{Sender: addr(agent), Channel: id, Amount: 1, Owner: addr(owner)})
+	h.Reject(module.ReasonUnauthorized, agent, open(seller, 1000))
 
-	h.ok(owner, &paych.MsgSettle{Sender: addr(owner), Channel: id})
-	h.advanceTo(h.height + 5)
-	ownerBefore = h.balance(addr(owner))
-	h.ok(owner, &paych.MsgCollect{Sender: addr(owner), Channel: id})
-	if got := h.balance(addr(owner)) - ownerBefore; got != 3500-1200-fee {
+	h.OK(owner, &paych.MsgSettle{Sender: addr(owner), Channel: id})
+	h.AdvanceTo(h.Height + 5)
+	ownerBefore = h.Balance(addr(owner))
+	h.OK(owner, &paych.MsgCollect{Sender: addr(owner), Channel: id})
+	if got := h.Balance(addr(owner)) - ownerBefore; got != 3500-1200-fee {
 		t.Errorf("refund to the owner %s, want 2300", got+fee)
 	}
 	var pr agents.PermissionResult
-	h.query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String(), &pr)
+	h.Query("/agents/permission/"+addr(owner).String()+"/"+addr(agent).String(), &pr)
 	if pr.TotalSpent != 3000 || pr.Active {
 		t.Errorf("permission %+v", pr)
 	}

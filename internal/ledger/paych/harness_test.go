@@ -10,9 +10,8 @@ import (
 
 	"github.com/deai-network/deai/internal/ledger"
 	"github.com/deai-network/deai/internal/ledger/agents"
-	"github.com/deai-network/deai/internal/ledger/module"
+	"github.com/deai-network/deai/internal/ledger/ledgertest"
 	"github.com/deai-network/deai/internal/ledger/paych"
-	"github.com/deai-network/deai/internal/ledger/state"
 	"github.com/deai-network/deai/internal/tx"
 )
 
@@ -57,167 +56,46 @@ func genesis(t testing.TB, n int, p *paych.Params) ledger.Genesis {
 // harness drives a ledger with the agents and paych modules through the
 // block lifecycle (FinalizeBlock, Commit, apply the write set) and after
 // every block checks the supply and the paych invariants.
-type harness struct {
-	t       testing.TB
-	kv      *state.MemKV
-	l       *ledger.Ledger
-	height  int64
-	pending map[int]uint64 // txs signed per account since the last block
-	noCheck bool           // skip the per-block invariant scans (benchmarks)
-	last    *ledger.BlockResult
-	hashes  [][]byte // app hash of every block
-}
+type harness struct{ *ledgertest.Harness }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {
 	t.Helper()
-	h := &harness{t: t, kv: state.NewMemKV(), pending: map[int]uint64{}}
-	l, err := ledger.New(ledger.Config{KV: h.kv, Modules: []ledger.Module{agents.New(), paych.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.InitChain(g, 1); err != nil {
-		t.Fatal(err)
-	}
-	h.l = l
-	return h
-}
-
-// sign signs msgs from account i with its next nonce.
-func (h *harness) sign(i int, msgs ...tx.Msg) []byte {
-	h.t.Helper()
-	a, _ := h.l.Account(addr(i))
-	x := &tx.Tx{ChainID: chainID, Nonce: a.Nonce + h.pending[i], Fee: fee, Msgs: msgs}
-	if err := x.Sign(key(i)); err != nil {
-		h.t.Fatal(err)
-	}
-	b, err := x.Encode()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.pending[i]++
-	return b
-}
-
-// block finalizes and commits txs as the next block and checks the
-// invariants.
-func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
-	h.t.Helper()
-	h.height++
-	res, err := h.l.FinalizeBlock(ledger.Block{Height: h.height, TimeUnixNano: h.height * 1e9, Txs: txs})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ws, err := h.l.Commit()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.kv.Apply(ws)
-	clear(h.pending)
-	h.last = res
-	h.hashes = append(h.hashes, res.AppHash)
-	if !h.noCheck {
-		h.supply()
-		if _, err := paych.CheckInvariants(h.kv); err != nil {
-			h.t.Fatalf("block %d: %v", h.height, err)
-		}
-	}
-	return res
-}
-
-// run delivers msgs from account i as one tx in a block of its own.
-func (h *harness) run(i int, msgs ...tx.Msg) ledger.TxResult {
-	h.t.Helper()
-	return h.block(h.sign(i, msgs...)).TxResults[0]
-}
-
-// ok is run for a tx that must succeed.
-func (h *harness) ok(i int, msgs ...tx.Msg) ledger.TxResult {
-	h.t.Helper()
-	r := h.run(i, msgs...)
-	if !r.OK() {
-		h.t.Fatalf("block %d: tx from %d failed: %v %s", h.height, i, r.Code, r.Log)
-	}
-	return r
-}
-
-// reject is run for a tx that must fail with reason want; it returns the
-// log.
-func (h *harness) reject(want module.Reason, i int, msgs ...tx.Msg) string {
-	h.t.Helper()
-	r := h.run(i, msgs...)
-	if r.Code != want {
-		h.t.Fatalf("block %d: code %v (%s), want %v", h.height, r.Code, r.Log, want)
-	}
-	return r.Log
-}
-
-// advanceTo commits empty blocks until the last committed height is height.
-func (h *harness) advanceTo(height int64) {
-	h.t.Helper()
-	for h.height < height {
-		h.block()
-	}
-}
-
-func (h *harness) query(path string, v any) {
-	h.t.Helper()
-	b, err := h.l.Query(path)
-	if err != nil {
-		h.t.Fatalf("query %s: %v", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		h.t.Fatalf("query %s: %v\n%s", path, err, b)
-	}
-}
-
-func (h *harness) balance(a tx.Address) tx.Amount {
-	h.t.Helper()
-	b, err := h.l.Balance(a)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return b
-}
-
-// supply checks the bank's conservation invariant.
-func (h *harness) supply() ledger.Supply {
-	h.t.Helper()
-	s, err := h.l.Supply()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if !s.Conserved() {
-		h.t.Fatalf("block %d: supply not conserved: %+v", h.height, s)
-	}
-	return s
+	return &harness{ledgertest.New(t, g, ledgertest.Options{
+		Modules: []ledger.Module{agents.New(), paych.New()},
+		ChainID: chainID, Fee: fee, Key: key,
+		Check: func(h *ledgertest.Harness) error {
+			_, err := paych.CheckInvariants(h.KV)
+			return err
+		},
+	})}
 }
 
 func (h *harness) channel(id paych.ChannelID) paych.ChannelResult {
-	h.t.Helper()
+	h.T.Helper()
 	var c paych.ChannelResult
-	h.query("/paych/channel/"+id.String(), &c)
+	h.Query("/paych/channel/"+id.String(), &c)
 	return c
 }
 
 func (h *harness) lane(id paych.ChannelID, lane uint32) paych.Lane {
-	h.t.Helper()
+	h.T.Helper()
 	var l paych.Lane
-	h.query("/paych/lane/"+id.String()+"/"+strconv.FormatUint(uint64(lane), 10), &l)
+	h.Query("/paych/lane/"+id.String()+"/"+strconv.FormatUint(uint64(lane), 10), &l)
 	return l
 }
 
 // open opens a channel from account from to to and returns its ID, read
 // from the channel_opened event.
 func (h *harness) open(from, to int, deposit tx.Amount, delay uint64) paych.ChannelID {
-	h.t.Helper()
-	r := h.ok(from, &paych.MsgOpenChannel{From: addr(from), To: addr(to), Deposit: deposit, SettleDelay: delay})
+	h.T.Helper()
+	r := h.OK(from, &paych.MsgOpenChannel{From: addr(from), To: addr(to), Deposit: deposit, SettleDelay: delay})
 	ev := events(paych.EventChannelOpened, r.Events)
 	if len(ev) != 1 {
-		h.t.Fatalf("open: events %+v", r.Events)
+		h.T.Fatalf("open: events %+v", r.Events)
 	}
 	id, err := paych.ParseChannelID(attr(ev[0], "id"))
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	return id
 }

@@ -125,12 +125,12 @@ func TestRandomized(t *testing.T) {
 // block's app hash is the same.
 func TestDeterministic(t *testing.T) {
 	a, b := randomRun(t, 7, 60), randomRun(t, 7, 60)
-	if len(a.hashes) != 60 || len(b.hashes) != 60 {
-		t.Fatalf("%d and %d blocks", len(a.hashes), len(b.hashes))
+	if len(a.Hashes) != 60 || len(b.Hashes) != 60 {
+		t.Fatalf("%d and %d blocks", len(a.Hashes), len(b.Hashes))
 	}
-	for i := range a.hashes {
-		if string(a.hashes[i]) != string(b.hashes[i]) {
-			t.Fatalf("block %d: app hashes %x and %x differ", i+1, a.hashes[i], b.hashes[i])
+	for i := range a.Hashes {
+		if string(a.Hashes[i]) != string(b.Hashes[i]) {
+			t.Fatalf("block %d: app hashes %x and %x differ", i+1, a.Hashes[i], b.Hashes[i])
 		}
 	}
 }
@@ -238,7 +238,7 @@ func randomRun(t *testing.T, seed uint64, blocks int) *harness {
 	}
 	okCount := map[tx.MsgType]int{}
 	for range blocks {
-		m.h = uint64(h.height + 1)
+		m.h = uint64(h.Height + 1)
 		var txs [][]byte
 		var msgs []tx.Msg
 		var froms []int
@@ -248,13 +248,13 @@ func randomRun(t *testing.T, seed uint64, blocks int) *harness {
 			if msg.ValidateBasic() != nil {
 				continue
 			}
-			txs = append(txs, h.sign(from, msg))
+			txs = append(txs, h.Sign(from, msg))
 			msgs, froms = append(msgs, msg), append(froms, from)
 		}
-		res := h.block(txs...)
+		res := h.Block(txs...)
 		for i, tr := range res.TxResults {
 			if got, pred := tr.OK(), m.apply(froms[i], msgs[i], forged); got != pred {
-				t.Fatalf("block %d tx %d %T: ok=%v (%v %s), the model says %v", h.height, i, msgs[i], got, tr.Code, tr.Log, pred)
+				t.Fatalf("block %d tx %d %T: ok=%v (%v %s), the model says %v", h.Height, i, msgs[i], got, tr.Code, tr.Log, pred)
 			}
 			if tr.OK() {
 				okCount[msgs[i].Type()]++
@@ -263,7 +263,7 @@ func randomRun(t *testing.T, seed uint64, blocks int) *harness {
 		}
 	}
 	for a, w := range want {
-		if got := h.balance(a); got != w {
+		if got := h.Balance(a); got != w {
 			t.Errorf("balance of %s is %s, the bank's events say %s", a, got, w)
 		}
 	}

@@ -20,15 +20,15 @@ func BenchmarkMarketTxs(b *testing.B) {
 	p.BidTimeoutBlocks = 0
 	p.MaxBidsPerOrder = 500
 	h := newHarness(b, genesis(b, 2*n, &p))
-	h.noCheck = true
+	h.NoCheck = true
 	var txs [][]byte
 	for i := range n {
-		txs = append(txs, h.sign(n+i, provider(n+i)))
+		txs = append(txs, h.Sign(n+i, provider(n+i)))
 	}
 	h.blockOK(txs...)
 	txs = txs[:0]
 	for i := range n {
-		txs = append(txs, h.sign(i, createDeployment(i, 1, 1000*tx.UnitsPerDEAI, group("g", 100))))
+		txs = append(txs, h.Sign(i, createDeployment(i, 1, 1000*tx.UnitsPerDEAI, group("g", 100))))
 	}
 	h.blockOK(txs...)
 	oseq := uint32(1)
@@ -51,10 +51,10 @@ func BenchmarkMarketTxs(b *testing.B) {
 			case 3:
 				m, from = &market.MsgCloseLease{ID: lid, Sender: addr(i)}, i
 			}
-			txs = append(txs, h.sign(from, m))
+			txs = append(txs, h.Sign(from, m))
 		}
 		b.StartTimer()
-		res := h.block(txs...)
+		res := h.Block(txs...)
 		b.StopTimer()
 		for i, r := range res.TxResults {
 			if !r.OK() {

@@ -19,14 +19,14 @@ func TestCreateBidRejections(t *testing.T) {
 	p.MaxBidsPerOrder = 3
 	h := newHarness(t, genesis(t, 8, &p))
 	for i := 1; i <= 5; i++ {
-		h.ok(i, provider(i))
+		h.OK(i, provider(i))
 	}
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
-	h.ok(0, createDeployment(0, 2, 10_000, group("g", 100)))
-	h.ok(0, &market.MsgCloseDeployment{ID: did(0, 2)})
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(0, createDeployment(0, 2, 10_000, group("g", 100)))
+	h.OK(0, &market.MsgCloseDeployment{ID: did(0, 2)})
 	o := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o, 100))
-	h.ok(2, createBid(2, o, 1))
+	h.OK(1, createBid(1, o, 100))
+	h.OK(2, createBid(2, o, 1))
 
 	usagePrices := createBid(3, o, 50)
 	usagePrices.UnitPrices = market.UnitPrices{CPU: 1}
@@ -50,47 +50,47 @@ func TestCreateBidRejections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
+			h.T = t
 			h.reject(tt.want, tt.from, tt.msg)
 		})
 	}
-	h.t = t
-	h.ok(3, createBid(3, o, 100)) // the max price itself is fine; the third bid fills the order
+	h.T = t
+	h.OK(3, createBid(3, o, 100)) // the max price itself is fine; the third bid fills the order
 	h.reject(invalid, 4, createBid(4, o, 10))
 	if n := len(h.order(o).Bidders); n != 3 {
 		t.Errorf("order has %d bidders, want 3", n)
 	}
 	// A closed bid still counts: closing one does not make room.
-	h.ok(2, &market.MsgCloseBid{ID: o.Bid(addr(2))})
+	h.OK(2, &market.MsgCloseBid{ID: o.Bid(addr(2))})
 	h.reject(invalid, 5, createBid(5, o, 10))
 }
 
 func TestCreateLeaseRejections(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 4, &p))
-	h.ok(1, provider(1))
-	h.ok(2, provider(2))
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(2, provider(2))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
 	o := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o, 100))
-	h.ok(2, createBid(2, o, 100))
+	h.OK(1, createBid(1, o, 100))
+	h.OK(2, createBid(2, o, 100))
 	h.reject(unauthorized, 3, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
 	h.reject(notFound, 0, &market.MsgCreateLease{Bid: o.Bid(addr(3))})
-	h.ok(0, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
+	h.OK(0, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
 	h.reject(invalid, 0, &market.MsgCreateLease{Bid: o.Bid(addr(2))}) // lost
 	h.reject(invalid, 0, &market.MsgCreateLease{Bid: o.Bid(addr(1))}) // active
-	h.ok(0, &market.MsgCloseGroup{ID: did(0, 1).Group(1)})
+	h.OK(0, &market.MsgCloseGroup{ID: did(0, 1).Group(1)})
 	h.reject(invalid, 0, &market.MsgCreateLease{Bid: o.Bid(addr(1))}) // order closed
 }
 
 func TestLeaseOnClosedOrder(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 2, &p))
-	h.ok(1, provider(1))
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
 	o := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o, 100))
-	h.ok(0, &market.MsgPauseGroup{ID: did(0, 1).Group(1)})
+	h.OK(1, createBid(1, o, 100))
+	h.OK(0, &market.MsgPauseGroup{ID: did(0, 1).Group(1)})
 	h.reject(invalid, 0, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
 	if st := h.order(o).State; st != market.OrderClosed {
 		t.Errorf("order of a paused group is %s", st)
@@ -100,14 +100,14 @@ func TestLeaseOnClosedOrder(t *testing.T) {
 func TestDuplicateDSeq(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 2, &p))
-	h.ok(0, createDeployment(0, 5, 10_000, group("g", 100)))
+	h.OK(0, createDeployment(0, 5, 10_000, group("g", 100)))
 	h.reject(invalid, 0, createDeployment(0, 5, 10_000, group("g", 100)))
-	h.ok(1, createDeployment(1, 5, 10_000, group("g", 100))) // unique per owner only
-	h.ok(0, &market.MsgCloseDeployment{ID: did(0, 5)})
+	h.OK(1, createDeployment(1, 5, 10_000, group("g", 100))) // unique per owner only
+	h.OK(0, &market.MsgCloseDeployment{ID: did(0, 5)})
 	h.reject(invalid, 0, createDeployment(0, 5, 10_000, group("g", 100))) // not even after a close
 	h.reject(invalid, 0, createDeployment(0, 6, 999, group("g", 100)))    // below min deposit
 	var ds []market.Deployment
-	h.query("/market/deployments/"+addr(0).String(), &ds)
+	h.Query("/market/deployments/"+addr(0).String(), &ds)
 	if len(ds) != 1 || ds[0].ID.DSeq != 5 {
 		t.Errorf("deployments of owner 0: %+v", ds)
 	}
@@ -117,27 +117,27 @@ func TestBidTimeout(t *testing.T) {
 	p := testParams()
 	p.BidTimeoutBlocks = 5
 	h := newHarness(t, genesis(t, 3, &p))
-	h.ok(1, provider(1))
-	h.ok(2, provider(2))
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(2, provider(2))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
 	o := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o, 100)) // block 4: expires at 9
-	h.ok(2, createBid(2, o, 100)) // block 5: expires at 10
-	before := h.balance(addr(1))
-	h.advanceTo(8)
+	h.OK(1, createBid(1, o, 100)) // block 4: expires at 9
+	h.OK(2, createBid(2, o, 100)) // block 5: expires at 10
+	before := h.Balance(addr(1))
+	h.AdvanceTo(8)
 	if b := h.bid(o.Bid(addr(1))); b.State != market.BidOpen {
 		t.Fatalf("bid is %s at block 8, want open", b.State)
 	}
-	res := h.block() // 9
+	res := h.Block() // 9
 	ev := events(market.EventBidClosed, res.Events)
 	if len(ev) != 1 || attr(ev[0], "id") != o.Bid(addr(1)).String() || attr(ev[0], "reason") != "timeout" {
 		t.Fatalf("block 9 bid_closed events %+v", ev)
 	}
-	if got := h.balance(addr(1)); got != before+500 {
+	if got := h.Balance(addr(1)); got != before+500 {
 		t.Errorf("provider 1 has %s after the timeout, want the deposit back: %s", got, before+500)
 	}
-	h.ok(0, &market.MsgCreateLease{Bid: o.Bid(addr(2))}) // block 10: leased before its EndBlock timeout
-	h.advanceTo(30)
+	h.OK(0, &market.MsgCreateLease{Bid: o.Bid(addr(2))}) // block 10: leased before its EndBlock timeout
+	h.AdvanceTo(30)
 	if b := h.bid(o.Bid(addr(2))); b.State != market.BidActive {
 		t.Errorf("leased bid is %s, want active", b.State)
 	}
@@ -154,22 +154,22 @@ func TestBidTimeoutBounded(t *testing.T) {
 	h := newHarness(t, genesis(t, 9, &p))
 	var txs [][]byte
 	for i := 1; i <= 8; i++ {
-		txs = append(txs, h.sign(i, provider(i)))
+		txs = append(txs, h.Sign(i, provider(i)))
 	}
 	h.blockOK(txs...)
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
 	txs = txs[:0]
 	for i := 1; i <= 8; i++ {
-		txs = append(txs, h.sign(i, createBid(i, oid(0, 1, 1, 1), 100)))
+		txs = append(txs, h.Sign(i, createBid(i, oid(0, 1, 1, 1), 100)))
 	}
 	h.blockOK(txs...) // block 3: all expire at 5
 	var closed []string
-	for h.height < 9 {
-		for _, e := range events(market.EventBidClosed, h.block().Events) {
+	for h.Height < 9 {
+		for _, e := range events(market.EventBidClosed, h.Block().Events) {
 			closed = append(closed, attr(e, "provider"))
 		}
-		if n := len(closed); h.height == 5 && n != 3 || h.height == 6 && n != 6 {
-			t.Fatalf("block %d: %d bids closed so far, want 3 per block", h.height, n)
+		if n := len(closed); h.Height == 5 && n != 3 || h.Height == 6 && n != 6 {
+			t.Fatalf("block %d: %d bids closed so far, want 3 per block", h.Height, n)
 		}
 	}
 	if len(closed) != 8 {
@@ -185,25 +185,25 @@ func TestBidTimeoutBounded(t *testing.T) {
 func TestDeleteProvider(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 2, &p))
-	h.ok(1, provider(1))
+	h.OK(1, provider(1))
 	h.reject(invalid, 1, provider(1))
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
-	h.ok(1, createBid(1, oid(0, 1, 1, 1), 100))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(1, createBid(1, oid(0, 1, 1, 1), 100))
 	h.reject(invalid, 1, &market.MsgDeleteProvider{Owner: addr(1)}) // open bid
-	h.ok(0, &market.MsgCreateLease{Bid: oid(0, 1, 1, 1).Bid(addr(1))})
+	h.OK(0, &market.MsgCreateLease{Bid: oid(0, 1, 1, 1).Bid(addr(1))})
 	h.reject(invalid, 1, &market.MsgDeleteProvider{Owner: addr(1)}) // active lease
 	upd := market.MsgUpdateProvider(*provider(1, attrs("tier", "gold")...))
-	h.ok(1, &upd)
+	h.OK(1, &upd)
 	var pr market.ProviderResult
-	h.query("/market/provider/"+addr(1).String(), &pr)
+	h.Query("/market/provider/"+addr(1).String(), &pr)
 	if pr.ActiveLeases != 1 || len(pr.Attributes) != 1 || pr.CreatedAt != 1 {
 		t.Errorf("provider after update %+v", pr)
 	}
-	h.ok(0, &market.MsgCloseDeployment{ID: did(0, 1)})
-	h.ok(1, &market.MsgDeleteProvider{Owner: addr(1)})
+	h.OK(0, &market.MsgCloseDeployment{ID: did(0, 1)})
+	h.OK(1, &market.MsgDeleteProvider{Owner: addr(1)})
 	h.reject(notFound, 1, &market.MsgDeleteProvider{Owner: addr(1)})
 	var ps []market.Provider
-	h.query("/market/providers", &ps)
+	h.Query("/market/providers", &ps)
 	if len(ps) != 0 {
 		t.Errorf("providers after delete %+v", ps)
 	}
@@ -214,12 +214,12 @@ func TestDeleteProvider(t *testing.T) {
 func TestAuthorization(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 4, &p))
-	h.ok(1, provider(1))
-	h.ok(0, createDeployment(0, 1, 10_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(0, createDeployment(0, 1, 10_000, group("g", 100)))
 	o := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o, 100))
+	h.OK(1, createBid(1, o, 100))
 	lid := o.Bid(addr(1))
-	h.ok(0, &market.MsgCreateLease{Bid: lid})
+	h.OK(0, &market.MsgCreateLease{Bid: lid})
 	upd := market.MsgUpdateProvider(*provider(1))
 	tests := []struct {
 		name string
@@ -249,11 +249,11 @@ func TestAuthorization(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
+			h.T = t
 			h.reject(unauthorized, tt.from, tt.msg)
 		})
 	}
-	h.t = t
+	h.T = t
 	if l := h.lease(lid); l.State != market.LeaseActive {
 		t.Errorf("lease is %s after the rejected messages", l.State)
 	}

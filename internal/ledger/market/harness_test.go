@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/ledger/ledgertest"
 	"github.com/deai-network/deai/internal/ledger/market"
 	"github.com/deai-network/deai/internal/ledger/module"
-	"github.com/deai-network/deai/internal/ledger/state"
 	"github.com/deai-network/deai/internal/tx"
 )
 
@@ -56,184 +56,74 @@ func genesis(t testing.TB, n int, p *market.Params) ledger.Genesis {
 // harness drives a ledger with the market module through the block
 // lifecycle (FinalizeBlock, Commit, apply the write set) and after every
 // block checks the supply and the module's invariants.
-type harness struct {
-	t       testing.TB
-	kv      *state.MemKV
-	l       *ledger.Ledger
-	height  int64
-	pending map[int]uint64 // txs signed per account since the last block
-	noCheck bool           // skip the per-block invariant scan (benchmarks)
-	last    *ledger.BlockResult
-	hashes  [][]byte // app hash of every block
-}
+type harness struct{ *ledgertest.Harness }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {
 	t.Helper()
-	h := &harness{t: t, kv: state.NewMemKV(), pending: map[int]uint64{}}
-	l, err := ledger.New(ledger.Config{KV: h.kv, Modules: []ledger.Module{market.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.InitChain(g, 1); err != nil {
-		t.Fatal(err)
-	}
-	h.l = l
-	return h
-}
-
-// sign signs msgs from account i with its next nonce.
-func (h *harness) sign(i int, msgs ...tx.Msg) []byte {
-	h.t.Helper()
-	a, _ := h.l.Account(addr(i))
-	x := &tx.Tx{ChainID: chainID, Nonce: a.Nonce + h.pending[i], Fee: fee, Msgs: msgs}
-	if err := x.Sign(key(i)); err != nil {
-		h.t.Fatal(err)
-	}
-	b, err := x.Encode()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.pending[i]++
-	return b
-}
-
-// block finalizes and commits txs as the next block (time: height
-// seconds) and checks the invariants.
-func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
-	h.t.Helper()
-	h.height++
-	res, err := h.l.FinalizeBlock(ledger.Block{Height: h.height, TimeUnixNano: h.height * 1e9, Txs: txs})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ws, err := h.l.Commit()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.kv.Apply(ws)
-	clear(h.pending)
-	h.last = res
-	h.hashes = append(h.hashes, res.AppHash)
-	if !h.noCheck {
-		h.supply()
-		if _, err := market.CheckInvariants(h.kv); err != nil {
-			h.t.Fatalf("block %d: %v", h.height, err)
-		}
-	}
-	return res
+	return &harness{ledgertest.New(t, g, ledgertest.Options{
+		Modules: []ledger.Module{market.New()},
+		ChainID: chainID, Fee: fee, Key: key,
+		Check: func(h *ledgertest.Harness) error {
+			_, err := market.CheckInvariants(h.KV)
+			return err
+		},
+	})}
 }
 
 // blockOK is block for txs that must all succeed.
 func (h *harness) blockOK(txs ...[]byte) *ledger.BlockResult {
-	h.t.Helper()
-	res := h.block(txs...)
+	h.T.Helper()
+	res := h.Block(txs...)
 	for i, r := range res.TxResults {
 		if !r.OK() {
-			h.t.Fatalf("block %d: tx %d failed: %v %s", h.height, i, r.Code, r.Log)
+			h.T.Fatalf("block %d: tx %d failed: %v %s", h.Height, i, r.Code, r.Log)
 		}
 	}
 	return res
 }
 
-// run delivers msgs from account i as one tx in a block of its own.
-func (h *harness) run(i int, msgs ...tx.Msg) ledger.TxResult {
-	h.t.Helper()
-	return h.block(h.sign(i, msgs...)).TxResults[0]
-}
-
-// ok is run for a tx that must succeed.
-func (h *harness) ok(i int, msgs ...tx.Msg) ledger.TxResult {
-	h.t.Helper()
-	r := h.run(i, msgs...)
-	if !r.OK() {
-		h.t.Fatalf("block %d: tx from %d failed: %v %s", h.height, i, r.Code, r.Log)
-	}
-	return r
-}
-
 // reject is run for a tx that must fail with reason want.
 func (h *harness) reject(want module.Reason, i int, msgs ...tx.Msg) ledger.TxResult {
-	h.t.Helper()
-	r := h.run(i, msgs...)
+	h.T.Helper()
+	r := h.Run(i, msgs...)
 	if r.Code != want {
-		h.t.Fatalf("block %d: code %v (%s), want %v", h.height, r.Code, r.Log, want)
+		h.T.Fatalf("block %d: code %v (%s), want %v", h.Height, r.Code, r.Log, want)
 	}
 	return r
-}
-
-// advanceTo commits empty blocks until the last committed height is height.
-func (h *harness) advanceTo(height int64) {
-	h.t.Helper()
-	for h.height < height {
-		h.block()
-	}
-}
-
-func (h *harness) query(path string, v any) {
-	h.t.Helper()
-	b, err := h.l.Query(path)
-	if err != nil {
-		h.t.Fatalf("query %s: %v", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		h.t.Fatalf("query %s: %v\n%s", path, err, b)
-	}
-}
-
-func (h *harness) balance(a tx.Address) tx.Amount {
-	h.t.Helper()
-	b, err := h.l.Balance(a)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return b
-}
-
-// supply checks the bank's conservation invariant.
-func (h *harness) supply() ledger.Supply {
-	h.t.Helper()
-	s, err := h.l.Supply()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if !s.Conserved() {
-		h.t.Fatalf("block %d: supply not conserved: %+v", h.height, s)
-	}
-	return s
 }
 
 func (h *harness) deployment(id market.DeploymentID) market.DeploymentResult {
-	h.t.Helper()
+	h.T.Helper()
 	var d market.DeploymentResult
-	h.query("/market/deployment/"+id.String(), &d)
+	h.Query("/market/deployment/"+id.String(), &d)
 	return d
 }
 
 func (h *harness) lease(id market.LeaseID) market.Lease {
-	h.t.Helper()
+	h.T.Helper()
 	var l market.Lease
-	h.query("/market/lease/"+id.String(), &l)
+	h.Query("/market/lease/"+id.String(), &l)
 	return l
 }
 
 func (h *harness) bid(id market.BidID) market.Bid {
-	h.t.Helper()
+	h.T.Helper()
 	var b market.Bid
-	h.query("/market/bid/"+id.String(), &b)
+	h.Query("/market/bid/"+id.String(), &b)
 	return b
 }
 
 func (h *harness) order(id market.OrderID) market.Order {
-	h.t.Helper()
+	h.T.Helper()
 	var o market.Order
-	h.query("/market/order/"+id.String(), &o)
+	h.Query("/market/order/"+id.String(), &o)
 	return o
 }
 
 func (h *harness) escrow(id market.DeploymentID) market.EscrowResult {
-	h.t.Helper()
+	h.T.Helper()
 	var e market.EscrowResult
-	h.query("/market/escrow/"+id.String(), &e)
+	h.Query("/market/escrow/"+id.String(), &e)
 	return e
 }
 

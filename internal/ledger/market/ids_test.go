@@ -105,7 +105,7 @@ func TestGenesis(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 1, &p))
 	var got market.Params
-	h.query("/market/params", &got)
+	h.Query("/market/params", &got)
 	if diff := cmp.Diff(p, got); diff != "" {
 		t.Errorf("params (-want +got):\n%s", diff)
 	}
@@ -126,7 +126,7 @@ func TestQueryErrors(t *testing.T) {
 		"/market/provider/" + addr(0).String():        "not_found",
 		"/market/providers?after=" + addr(0).String(): "",
 	} {
-		_, err := h.l.Query(path)
+		_, err := h.L.Query(path)
 		got := ""
 		if err != nil {
 			got = moduleReason(err)
@@ -144,15 +144,15 @@ func TestOrdersPagination(t *testing.T) {
 	h := newHarness(t, genesis(t, 2, &p))
 	var txs [][]byte
 	for d := uint64(1); d <= 5; d++ {
-		txs = append(txs, h.sign(0, createDeployment(0, d, 10_000, group("g", 1))))
+		txs = append(txs, h.Sign(0, createDeployment(0, d, 10_000, group("g", 1))))
 	}
 	h.blockOK(txs...)
-	h.ok(0, &market.MsgCloseDeployment{ID: did(0, 3)})
+	h.OK(0, &market.MsgCloseDeployment{ID: did(0, 3)})
 	var page []market.Order
 	var seen []uint64
 	after := ""
 	for range 4 {
-		h.query("/market/orders?state=open&limit=2"+after, &page)
+		h.Query("/market/orders?state=open&limit=2"+after, &page)
 		for _, o := range page {
 			seen = append(seen, o.ID.DSeq)
 		}
@@ -164,16 +164,16 @@ func TestOrdersPagination(t *testing.T) {
 	if diff := cmp.Diff([]uint64{1, 2, 4, 5}, seen); diff != "" {
 		t.Errorf("open orders over pages (-want +got):\n%s", diff)
 	}
-	h.query("/market/orders?state=closed", &page)
+	h.Query("/market/orders?state=closed", &page)
 	if len(page) != 1 || page[0].ID.DSeq != 3 {
 		t.Errorf("closed orders %+v", page)
 	}
-	h.query("/market/orders", &page)
+	h.Query("/market/orders", &page)
 	if len(page) != 5 {
 		t.Errorf("%d orders, want 5", len(page))
 	}
 	var ds []market.Deployment
-	h.query("/market/deployments/"+addr(0).String()+"?after=3&limit=1", &ds)
+	h.Query("/market/deployments/"+addr(0).String()+"?after=3&limit=1", &ds)
 	if len(ds) != 1 || ds[0].ID.DSeq != 4 {
 		t.Errorf("deployments after 3: %+v", ds)
 	}

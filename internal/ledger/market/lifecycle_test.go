@@ -17,30 +17,30 @@ func TestLifecycle(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 3, &p))
 	const tenant, prov, other = 0, 1, 2
-	h.ok(prov, provider(prov))
-	h.ok(other, provider(other))
+	h.OK(prov, provider(prov))
+	h.OK(other, provider(other))
 
 	const deposit = tx.Amount(100_000)
 	g := market.GroupSpec{Name: "web", Units: []market.ResourceUnit{unit(1, 2, 100)}} // max 200 per block
-	r := h.ok(tenant, createDeployment(tenant, 7, deposit, g))                        // block 3
+	r := h.OK(tenant, createDeployment(tenant, 7, deposit, g))                        // block 3
 	ev := events(market.EventOrderCreated, r.Events)
 	o := oid(tenant, 7, 1, 1)
 	if len(ev) != 1 || attr(ev[0], "id") != o.String() || attr(ev[0], "max_price") != "200udeai" || attr(ev[0], "billing") != "per_block" {
 		t.Fatalf("order_created events %+v", ev)
 	}
-	if got := h.balance(market.EscrowAccount); got != deposit {
+	if got := h.Balance(market.EscrowAccount); got != deposit {
 		t.Fatalf("escrow holds %s after the deposit, want %s", got, deposit)
 	}
 
-	h.ok(prov, createBid(prov, o, 150))   // block 4
-	h.ok(other, createBid(other, o, 180)) // block 5
+	h.OK(prov, createBid(prov, o, 150))   // block 4
+	h.OK(other, createBid(other, o, 180)) // block 5
 	var bids []market.Bid
-	h.query("/market/bids/"+o.String(), &bids)
+	h.Query("/market/bids/"+o.String(), &bids)
 	if len(bids) != 2 || bids[0].ID.Provider != addr(prov) || bids[1].Price != 180 {
 		t.Fatalf("bids %+v", bids)
 	}
 
-	r = h.ok(tenant, &market.MsgCreateLease{Bid: o.Bid(addr(prov))}) // block 6
+	r = h.OK(tenant, &market.MsgCreateLease{Bid: o.Bid(addr(prov))}) // block 6
 	if ev := events(market.EventLeaseCreated, r.Events); len(ev) != 1 || attr(ev[0], "price") != "150udeai" {
 		t.Fatalf("lease_created events %+v", ev)
 	}
@@ -51,8 +51,8 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("order is %s, want active", st)
 	}
 
-	h.advanceTo(15)
-	r = h.ok(prov, &market.MsgWithdrawLease{ID: o.Bid(addr(prov))}) // block 16: 10 blocks × 150
+	h.AdvanceTo(15)
+	r = h.OK(prov, &market.MsgWithdrawLease{ID: o.Bid(addr(prov))}) // block 16: 10 blocks × 150
 	if ev := events(market.EventLeaseWithdrawn, r.Events); len(ev) != 1 || attr(ev[0], "amount") != "1500udeai" {
 		t.Fatalf("withdraw events %+v", ev)
 	}
@@ -64,8 +64,8 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("escrow after withdraw %+v", e)
 	}
 
-	h.advanceTo(20)
-	r = h.ok(tenant, &market.MsgCloseDeployment{ID: did(tenant, 7)}) // block 21: 5 more blocks
+	h.AdvanceTo(20)
+	r = h.OK(tenant, &market.MsgCloseDeployment{ID: did(tenant, 7)}) // block 21: 5 more blocks
 	ev = events(market.EventLeaseClosed, r.Events)
 	if len(ev) != 1 || attr(ev[0], "reason") != "1" || attr(ev[0], "paid") != "750udeai" || attr(ev[0], "state") != "closed" {
 		t.Fatalf("lease_closed events %+v", ev)
@@ -83,11 +83,11 @@ func TestLifecycle(t *testing.T) {
 		other:  funds - 2*fee - 500 + 500,
 	}
 	for i, w := range want {
-		if got := h.balance(addr(i)); got != w {
+		if got := h.Balance(addr(i)); got != w {
 			t.Errorf("account %d: balance %s, want %s", i, got, w)
 		}
 	}
-	if got := h.balance(market.EscrowAccount); got != 0 {
+	if got := h.Balance(market.EscrowAccount); got != 0 {
 		t.Errorf("escrow holds %s after everything closed", got)
 	}
 	d := h.deployment(did(tenant, 7))
@@ -106,13 +106,13 @@ func TestLifecycle(t *testing.T) {
 func TestCloseLeaseByActor(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 2, &p))
-	h.ok(1, provider(1))
-	h.ok(0, createDeployment(0, 1, 50_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(0, createDeployment(0, 1, 50_000, group("g", 100)))
 	o1 := oid(0, 1, 1, 1)
-	h.ok(1, createBid(1, o1, 100))
-	h.ok(0, &market.MsgCreateLease{Bid: o1.Bid(addr(1))})
+	h.OK(1, createBid(1, o1, 100))
+	h.OK(0, &market.MsgCreateLease{Bid: o1.Bid(addr(1))})
 
-	r := h.ok(0, &market.MsgCloseLease{ID: o1.Bid(addr(1)), Sender: addr(0)})
+	r := h.OK(0, &market.MsgCloseLease{ID: o1.Bid(addr(1)), Sender: addr(0)})
 	o2 := oid(0, 1, 1, 2)
 	if ev := events(market.EventOrderCreated, r.Events); len(ev) != 1 || attr(ev[0], "id") != o2.String() {
 		t.Fatalf("closing as the owner made orders %+v, want %s", ev, o2)
@@ -121,14 +121,14 @@ func TestCloseLeaseByActor(t *testing.T) {
 		t.Errorf("first order is %s", st)
 	}
 	var open []market.Order
-	h.query("/market/orders?state=open", &open)
+	h.Query("/market/orders?state=open", &open)
 	if len(open) != 1 || open[0].ID != o2 {
 		t.Errorf("open orders %+v, want only %s", open, o2)
 	}
 
-	h.ok(1, createBid(1, o2, 90))
-	h.ok(0, &market.MsgCreateLease{Bid: o2.Bid(addr(1))})
-	r = h.ok(1, &market.MsgCloseLease{ID: o2.Bid(addr(1)), Sender: addr(1), Reason: market.ReasonUnstable})
+	h.OK(1, createBid(1, o2, 90))
+	h.OK(0, &market.MsgCreateLease{Bid: o2.Bid(addr(1))})
+	r = h.OK(1, &market.MsgCloseLease{ID: o2.Bid(addr(1)), Sender: addr(1), Reason: market.ReasonUnstable})
 	if ev := events(market.EventLeaseClosed, r.Events); len(ev) != 1 || attr(ev[0], "reason") != "10000" || attr(ev[0], "reason_name") != "unstable" {
 		t.Fatalf("lease_closed %+v", ev)
 	}
@@ -139,16 +139,16 @@ func TestCloseLeaseByActor(t *testing.T) {
 	if d.Groups[0].State != market.GroupPaused || d.Groups[0].OSeq != 2 {
 		t.Errorf("group after the provider's close %+v", d.Groups[0])
 	}
-	r = h.ok(0, &market.MsgStartGroup{ID: did(0, 1).Group(1)})
+	r = h.OK(0, &market.MsgStartGroup{ID: did(0, 1).Group(1)})
 	if ev := events(market.EventOrderCreated, r.Events); len(ev) != 1 || attr(ev[0], "id") != oid(0, 1, 1, 3).String() {
 		t.Errorf("start group made orders %+v", ev)
 	}
 	var leases []market.Lease
-	h.query("/market/leases/provider/"+addr(1).String(), &leases)
+	h.Query("/market/leases/provider/"+addr(1).String(), &leases)
 	if len(leases) != 2 || leases[0].Reason != market.ReasonOwner || leases[1].Reason != market.ReasonUnstable {
 		t.Errorf("provider's leases %+v", leases)
 	}
-	h.query("/market/leases/owner/"+addr(0).String()+"?state=active", &leases)
+	h.Query("/market/leases/owner/"+addr(0).String()+"?state=active", &leases)
 	if len(leases) != 0 {
 		t.Errorf("active leases of the owner %+v, want none", leases)
 	}
@@ -160,22 +160,22 @@ func TestCloseLeaseByActor(t *testing.T) {
 func TestCloseBid(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 3, &p))
-	h.ok(1, provider(1))
-	h.ok(2, provider(2))
-	h.ok(0, createDeployment(0, 1, 50_000, group("g", 100)))
+	h.OK(1, provider(1))
+	h.OK(2, provider(2))
+	h.OK(0, createDeployment(0, 1, 50_000, group("g", 100)))
 	o := oid(0, 1, 1, 1)
-	h.ok(2, createBid(2, o, 100))
-	before := h.balance(addr(2))
-	r := h.ok(2, &market.MsgCloseBid{ID: o.Bid(addr(2))})
-	if got := h.balance(addr(2)); got != before-fee+500 {
+	h.OK(2, createBid(2, o, 100))
+	before := h.Balance(addr(2))
+	r := h.OK(2, &market.MsgCloseBid{ID: o.Bid(addr(2))})
+	if got := h.Balance(addr(2)); got != before-fee+500 {
 		t.Errorf("after closing its open bid provider has %s, want %s", got, before-fee+500)
 	}
 	if ev := events(market.EventBidClosed, r.Events); len(ev) != 1 || attr(ev[0], "reason") != "provider" {
 		t.Errorf("bid_closed %+v", ev)
 	}
-	h.ok(1, createBid(1, o, 100))
-	h.ok(0, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
-	h.ok(1, &market.MsgCloseBid{ID: o.Bid(addr(1)), Reason: market.ReasonDecommission})
+	h.OK(1, createBid(1, o, 100))
+	h.OK(0, &market.MsgCreateLease{Bid: o.Bid(addr(1))})
+	h.OK(1, &market.MsgCloseBid{ID: o.Bid(addr(1)), Reason: market.ReasonDecommission})
 	l := h.lease(o.Bid(addr(1)))
 	if l.State != market.LeaseClosed || l.Reason != market.ReasonDecommission {
 		t.Errorf("lease %+v", l)
@@ -189,15 +189,15 @@ func TestCloseBid(t *testing.T) {
 func TestUpdateAndDeposit(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 3, &p))
-	h.ok(0, createDeployment(0, 1, 5000, group("g", 100)))
+	h.OK(0, createDeployment(0, 1, 5000, group("g", 100)))
 	h.reject(invalid, 0, &market.MsgUpdateDeployment{ID: did(0, 1), Hash: manifest})
-	h.ok(0, &market.MsgUpdateDeployment{ID: did(0, 1), Hash: market.ManifestHash{9}})
+	h.OK(0, &market.MsgUpdateDeployment{ID: did(0, 1), Hash: market.ManifestHash{9}})
 	if d := h.deployment(did(0, 1)); d.Hash != (market.ManifestHash{9}) {
 		t.Errorf("hash %s after update", d.Hash)
 	}
-	h.ok(2, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(2), Amount: 3000})
-	h.ok(0, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(0), Amount: 1000})
-	h.ok(0, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(0), Amount: 1000}) // merges with the newest entry
+	h.OK(2, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(2), Amount: 3000})
+	h.OK(0, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(0), Amount: 1000})
+	h.OK(0, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(0), Amount: 1000}) // merges with the newest entry
 	want := []market.Deposit{
 		{Depositor: addr(0), Height: 1, Balance: 5000},
 		{Depositor: addr(2), Height: 4, Balance: 3000},
@@ -206,10 +206,10 @@ func TestUpdateAndDeposit(t *testing.T) {
 	if diff := cmp.Diff(want, h.escrow(did(0, 1)).Deposits); diff != "" {
 		t.Errorf("deposits (-want +got):\n%s", diff)
 	}
-	h.ok(0, &market.MsgCloseDeployment{ID: did(0, 1)})
+	h.OK(0, &market.MsgCloseDeployment{ID: did(0, 1)})
 	h.reject(invalid, 2, &market.MsgDepositDeployment{ID: did(0, 1), Depositor: addr(2), Amount: 3000})
 	h.reject(invalid, 0, &market.MsgUpdateDeployment{ID: did(0, 1), Hash: market.ManifestHash{8}})
-	if got := h.balance(addr(2)); got != funds-2*fee {
+	if got := h.Balance(addr(2)); got != funds-2*fee {
 		t.Errorf("third-party depositor has %s after the refund, want %s", got, funds-2*fee)
 	}
 }
@@ -219,23 +219,23 @@ func TestUpdateAndDeposit(t *testing.T) {
 func TestCloseGroups(t *testing.T) {
 	p := testParams()
 	h := newHarness(t, genesis(t, 2, &p))
-	h.ok(1, provider(1))
-	h.ok(0, createDeployment(0, 1, 10_000, group("a", 10), group("b", 10)))
-	h.ok(1, createBid(1, oid(0, 1, 2, 1), 10))
-	h.ok(0, &market.MsgPauseGroup{ID: did(0, 1).Group(2)})
+	h.OK(1, provider(1))
+	h.OK(0, createDeployment(0, 1, 10_000, group("a", 10), group("b", 10)))
+	h.OK(1, createBid(1, oid(0, 1, 2, 1), 10))
+	h.OK(0, &market.MsgPauseGroup{ID: did(0, 1).Group(2)})
 	if b := h.bid(oid(0, 1, 2, 1).Bid(addr(1))); b.State != market.BidClosed {
 		t.Errorf("bid on a paused group's order is %s, want closed", b.State)
 	}
-	h.ok(0, &market.MsgCloseGroup{ID: did(0, 1).Group(1)})
+	h.OK(0, &market.MsgCloseGroup{ID: did(0, 1).Group(1)})
 	if d := h.deployment(did(0, 1)); d.State != market.DeploymentActive || d.Groups[0].State != market.GroupClosed {
 		t.Errorf("after closing group 1: %+v", d)
 	}
 	h.reject(invalid, 0, &market.MsgPauseGroup{ID: did(0, 1).Group(1)})
-	r := h.ok(0, &market.MsgCloseGroup{ID: did(0, 1).Group(2)})
+	r := h.OK(0, &market.MsgCloseGroup{ID: did(0, 1).Group(2)})
 	if ev := events(market.EventDeploymentClosed, r.Events); len(ev) != 1 || attr(ev[0], "reason") != "groups_closed" {
 		t.Errorf("closing the last group: deployment_closed %+v", ev)
 	}
-	if got := h.balance(addr(0)); got != funds-5*fee {
+	if got := h.Balance(addr(0)); got != funds-5*fee {
 		t.Errorf("owner has %s, want everything back but fees: %s", got, funds-5*fee)
 	}
 }

@@ -29,21 +29,21 @@ func placementHarness(t *testing.T) *harness {
 		"capabilities/storage/2/class", "beta3",
 	)...)
 	pr.Region = "us-west"
-	h.ok(1, pr)
-	h.ok(5, &market.MsgSignProviderAttributes{Auditor: addr(5), Provider: addr(1), Attributes: attrs("tier", "gold", "region", "us-west")})
-	h.ok(6, &market.MsgSignProviderAttributes{Auditor: addr(6), Provider: addr(1), Attributes: attrs("tier", "silver")})
+	h.OK(1, pr)
+	h.OK(5, &market.MsgSignProviderAttributes{Auditor: addr(5), Provider: addr(1), Attributes: attrs("tier", "gold", "region", "us-west")})
+	h.OK(6, &market.MsgSignProviderAttributes{Auditor: addr(6), Provider: addr(1), Attributes: attrs("tier", "silver")})
 	return h
 }
 
 // tryBid creates a deployment with spec under a fresh dseq and has
 // provider 1 bid on it with offer, expecting want.
 func tryBid(h *harness, dseq uint64, spec market.GroupSpec, offer []market.UnitOffer, want module.Reason) {
-	h.t.Helper()
-	h.ok(0, createDeployment(0, dseq, 10_000, spec))
+	h.T.Helper()
+	h.OK(0, createDeployment(0, dseq, 10_000, spec))
 	b := createBid(1, oid(0, dseq, 1, 1), 1)
 	b.Offer = offer
 	if want == module.OK {
-		h.ok(1, b)
+		h.OK(1, b)
 		return
 	}
 	h.reject(want, 1, b)
@@ -80,26 +80,26 @@ func TestPlacement(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
+			h.T = t
 			spec := group("g", 100)
 			spec.Requirements = market.Requirements{Attributes: tt.attrs, SignedBy: tt.by}
 			tryBid(h, uint64(100+i), spec, nil, tt.want)
 		})
 	}
-	h.t = t
+	h.T = t
 	// Withdrawn signatures stop counting.
-	h.ok(5, &market.MsgDeleteProviderAttributes{Auditor: addr(5), Provider: addr(1), Keys: []string{"tier"}})
+	h.OK(5, &market.MsgDeleteProviderAttributes{Auditor: addr(5), Provider: addr(1), Keys: []string{"tier"}})
 	spec := group("g", 100)
 	spec.Requirements = market.Requirements{Attributes: attrs("tier", "gold"), SignedBy: market.SignedBy{AllOf: []string{a5}}}
 	tryBid(h, 1, spec, nil, invalid)
 	var pr market.ProviderResult
-	h.query("/market/provider/"+addr(1).String(), &pr)
+	h.Query("/market/provider/"+addr(1).String(), &pr)
 	if len(pr.Audited) != 2 || len(pr.Audited[0].Attributes)+len(pr.Audited[1].Attributes) != 2 {
 		t.Errorf("audited attributes %+v, want region by 5 and tier by 6", pr.Audited)
 	}
 	h.reject(notFound, 5, &market.MsgDeleteProviderAttributes{Auditor: addr(5), Provider: addr(1), Keys: []string{"tier"}})
-	h.ok(5, &market.MsgDeleteProviderAttributes{Auditor: addr(5), Provider: addr(1)})
-	h.query("/market/provider/"+addr(1).String(), &pr)
+	h.OK(5, &market.MsgDeleteProviderAttributes{Auditor: addr(5), Provider: addr(1)})
+	h.Query("/market/provider/"+addr(1).String(), &pr)
 	if len(pr.Audited) != 1 || pr.Audited[0].Auditor != addr(6) {
 		t.Errorf("audited attributes after deleting all of 5's %+v", pr.Audited)
 	}
@@ -140,11 +140,11 @@ func TestGPUAndStorageMatching(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.t = t
+			h.T = t
 			tryBid(h, uint64(200+i), tt.spec, tt.offer, tt.want)
 		})
 	}
-	h.t = t
+	h.T = t
 	// A wildcard or non-canonical offer is refused before it reaches state.
 	for _, gpu := range []string{"vendor/nvidia/model/*", "vendor/nvidia/model/h100/interface/sxm/ram/80Gi", "vendor/intel/model/x"} {
 		b := createBid(1, oid(0, 200, 1, 1), 1)
@@ -154,7 +154,7 @@ func TestGPUAndStorageMatching(t *testing.T) {
 		}
 	}
 	var bids []market.Bid
-	h.query("/market/bids/"+oid(0, 200, 1, 1).String(), &bids)
+	h.Query("/market/bids/"+oid(0, 200, 1, 1).String(), &bids)
 	if len(bids) != 1 || len(bids[0].Offer) != 1 || bids[0].Offer[0].GPU != h100 {
 		t.Errorf("stored bid %+v, want the offered h100", bids)
 	}

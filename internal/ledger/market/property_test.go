@@ -174,10 +174,10 @@ func randomRun(t *testing.T, seed uint64, blocks int) (*harness, map[tx.MsgType]
 			case *market.MsgReportUsage:
 				from = indexOf(m.ID.Provider)
 			}
-			txs = append(txs, h.sign(from, m))
+			txs = append(txs, h.Sign(from, m))
 			types = append(types, m.Type())
 		}
-		res := h.block(txs...)
+		res := h.Block(txs...)
 		for i, tr := range res.TxResults {
 			if tr.OK() {
 				ok[types[i]]++
@@ -237,15 +237,15 @@ func TestRandomized(t *testing.T) {
 				t.Errorf("seed %d: no %s event", seed, e)
 			}
 		}
-		tot, err := market.CheckInvariants(h.kv)
+		tot, err := market.CheckInvariants(h.KV)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var sum tx.Amount
 		for i := range 7 {
-			sum += h.balance(addr(i))
+			sum += h.Balance(addr(i))
 		}
-		s := h.supply()
+		s := h.Supply()
 		if sum+tot.Escrow+s.Burned != s.Genesis {
 			t.Errorf("seed %d: balances %s + escrow %s + burned %s != genesis %s", seed, sum, tot.Escrow, s.Burned, s.Genesis)
 		}
@@ -258,9 +258,9 @@ func TestRandomized(t *testing.T) {
 func TestReplayDeterministic(t *testing.T) {
 	a, _, _ := randomRun(t, 7, 120)
 	b, _, _ := randomRun(t, 7, 120)
-	for i := range a.hashes {
-		if !bytes.Equal(a.hashes[i], b.hashes[i]) {
-			t.Fatalf("block %d: app hash %x vs %x", i+1, a.hashes[i], b.hashes[i])
+	for i := range a.Hashes {
+		if !bytes.Equal(a.Hashes[i], b.Hashes[i]) {
+			t.Fatalf("block %d: app hash %x vs %x", i+1, a.Hashes[i], b.Hashes[i])
 		}
 	}
 }

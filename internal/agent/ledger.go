@@ -2,85 +2,83 @@ package agent
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/deai-network/deai/internal/chain"
-	"github.com/deai-network/deai/internal/ledger"
+	"github.com/deai-network/deai/internal/chain/account"
 	lagents "github.com/deai-network/deai/internal/ledger/agents"
 	"github.com/deai-network/deai/internal/ledger/paych"
 	"github.com/deai-network/deai/internal/tx"
 )
 
 // DefaultTxTimeout bounds waiting for one tx to be committed.
-const DefaultTxTimeout = 30 * time.Second
+const DefaultTxTimeout = account.DefaultTimeout
 
 // Key is an account key; *wallet.Key implements it.
-type Key interface {
-	PrivateKey() ed25519.PrivateKey
-	Address() tx.Address
-}
+type Key = account.Key
 
 // ErrTxRejected is wrapped by the errors of txs the ledger refused.
-var ErrTxRejected = errors.New("tx rejected")
+var ErrTxRejected = account.ErrTxRejected
 
 // TxError is a tx the ledger refused, with its stable reason code.
-type TxError struct {
-	Code uint32
-	Log  string
-}
-
-func (e *TxError) Error() string { return fmt.Sprintf("%s (code %d)", e.Log, e.Code) }
-func (e *TxError) Unwrap() error { return ErrTxRejected }
-
-// codeNotFound is the ledger's reason code of a missing object.
-const codeNotFound = 13
+type TxError = account.TxError
 
 // LedgerChain is an agent's view of the ledger over a chain.Client: it
-// reads channels (a Paywall's ChannelSource), opens channels for a payer
-// and redeems a payee's vouchers, signing txs with one account key, one
-// tx at a time.
+// reads channels (a Paywall's ChannelSource), opens channels for a payer,
+// redeems a payee's vouchers and sends any other tx (Send), signing with
+// one account key, one tx at a time (chain/account).
 type LedgerChain struct {
-	c       chain.Client
-	key     Key
-	Timeout time.Duration // per tx; 0: DefaultTxTimeout
+	acct *account.Account
 	// Owner, when set, funds the channels this key opens and tops up,
 	// through the spend permission Owner granted it (MsgGrantSpend): the
 	// ledger enforces the owner's caps even if the agent host is
 	// compromised, and the owner gets the rest back at collect.
 	Owner tx.Address
 
-	mu sync.Mutex // serializes txs: each reads the account's next nonce
+	mu sync.Mutex // makes a channel's open and the read of its sequence one step
 }
 
 var _ ChannelSource = (*LedgerChain)(nil)
 
 // NewLedgerChain returns a LedgerChain over c signing with key.
-func NewLedgerChain(c chain.Client, key Key) *LedgerChain { return &LedgerChain{c: c, key: key} }
+func NewLedgerChain(c chain.Client, key Key) *LedgerChain {
+	return &LedgerChain{acct: account.New(c, key)}
+}
+
+// SetTimeout bounds each wait for a commit (0: DefaultTxTimeout).
+func (l *LedgerChain) SetTimeout(d time.Duration) { l.acct.Timeout = d }
 
 // Address returns the account's address.
-func (l *LedgerChain) Address() tx.Address { return l.key.Address() }
+func (l *LedgerChain) Address() tx.Address { return l.acct.Address() }
+
+// Client is the chain client.
+func (l *LedgerChain) Client() chain.Client { return l.acct.Client() }
+
+// Query decodes a ledger query's JSON answer into v; a missing object
+// wraps errNotFound.
+func (l *LedgerChain) Query(ctx context.Context, path string, v any) error {
+	err := l.acct.Query(ctx, path, v)
+	if account.NotFound(err) {
+		return fmt.Errorf("%w: %w", errNotFound, err)
+	}
+	return err
+}
 
 func (l *LedgerChain) query(ctx context.Context, path string, v any) error {
-	r, err := l.c.Query(ctx, path, nil)
-	if err != nil {
-		return fmt.Errorf("query %s: %w", path, err)
-	}
-	if r.Code == codeNotFound {
-		return fmt.Errorf("query %s: %w: %s", path, errNotFound, r.Log)
-	}
-	if r.Code != 0 {
-		return fmt.Errorf("query %s: %s (code %d)", path, r.Log, r.Code)
-	}
-	if err := json.Unmarshal(r.Value, v); err != nil {
-		return fmt.Errorf("query %s: decode: %w", path, err)
-	}
-	return nil
+	return l.Query(ctx, path, v)
 }
+
+// Send signs msgs into one tx and waits for its block; a refusal is a
+// *TxError.
+func (l *LedgerChain) Send(ctx context.Context, msgs ...tx.Msg) (chain.TxResult, error) {
+	return l.acct.Send(ctx, msgs...)
+}
+
+// IsNotFound reports whether err is the ledger's "not found" answer.
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
 
 var errNotFound = errors.New("not found")
 
@@ -103,7 +101,7 @@ func (l *LedgerChain) Lane(ctx context.Context, id paych.ChannelID, lane uint32)
 
 // Height returns the latest block height.
 func (l *LedgerChain) Height(ctx context.Context) (uint64, error) {
-	st, err := l.c.Status(ctx)
+	st, err := l.acct.Client().Status(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("chain status: %w", err)
 	}
@@ -112,7 +110,7 @@ func (l *LedgerChain) Height(ctx context.Context) (uint64, error) {
 
 // ChainID returns the chain's id.
 func (l *LedgerChain) ChainID(ctx context.Context) (string, error) {
-	st, err := l.c.Status(ctx)
+	st, err := l.acct.Client().Status(ctx)
 	if err != nil {
 		return "", fmt.Errorf("chain status: %w", err)
 	}
@@ -139,8 +137,6 @@ func (l *LedgerChain) OpenChannel(ctx context.Context, payee tx.Address, deposit
 
 // TopUp adds amount to channel id (from Owner's account when set).
 func (l *LedgerChain) TopUp(ctx context.Context, id paych.ChannelID, amount tx.Amount) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err := l.sendLocked(ctx, &paych.MsgTopUp{Sender: l.Address(), Channel: id, Amount: amount, Owner: l.Owner}); err != nil {
 		return fmt.Errorf("top up channel %s: %w", id, err)
 	}
@@ -150,8 +146,6 @@ func (l *LedgerChain) TopUp(ctx context.Context, id paych.ChannelID, amount tx.A
 // GrantSpend lets agent spend this (the owner's) account within limits:
 // the on-chain half of a budget.
 func (l *LedgerChain) GrantSpend(ctx context.Context, agent tx.Address, limits lagents.SpendLimits) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err := l.sendLocked(ctx, &lagents.MsgGrantSpend{Owner: l.Address(), Agent: agent, SpendLimits: limits}); err != nil {
 		return fmt.Errorf("grant spend to %s: %w", agent, err)
 	}
@@ -160,8 +154,6 @@ func (l *LedgerChain) GrantSpend(ctx context.Context, agent tx.Address, limits l
 
 // Redeem implements RedeemChain: one MsgRedeem per paych.MaxRedeemVouchers.
 func (l *LedgerChain) Redeem(ctx context.Context, vs []paych.SignedVoucher) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for len(vs) > 0 {
 		n := min(len(vs), paych.MaxRedeemVouchers)
 		if err := l.sendLocked(ctx, &paych.MsgRedeem{Payee: l.Address(), Vouchers: vs[:n]}); err != nil {
@@ -174,44 +166,10 @@ func (l *LedgerChain) Redeem(ctx context.Context, vs []paych.SignedVoucher) erro
 
 // Settle starts a channel's settle window.
 func (l *LedgerChain) Settle(ctx context.Context, id paych.ChannelID) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	return l.sendLocked(ctx, &paych.MsgSettle{Sender: l.Address(), Channel: id})
 }
 
 func (l *LedgerChain) sendLocked(ctx context.Context, msgs ...tx.Msg) error {
-	var params ledger.Params
-	if err := l.query(ctx, "/params", &params); err != nil {
-		return err
-	}
-	st, err := l.c.Status(ctx)
-	if err != nil {
-		return fmt.Errorf("chain status: %w", err)
-	}
-	var acct ledger.Account
-	if err := l.query(ctx, "/account/"+l.Address().String(), &acct); err != nil {
-		return fmt.Errorf("account %s (fund it first): %w", l.Address(), err)
-	}
-	t, err := tx.Builder{ChainID: st.ChainID, Nonce: acct.Nonce, Fee: params.MinFee, Msgs: msgs}.Sign(l.key.PrivateKey())
-	if err != nil {
-		return err
-	}
-	raw, err := t.Encode()
-	if err != nil {
-		return err
-	}
-	to := l.Timeout
-	if to <= 0 {
-		to = DefaultTxTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, to)
-	defer cancel()
-	res, err := l.c.BroadcastCommit(cctx, raw)
-	if err != nil {
-		return fmt.Errorf("broadcast: %w", err)
-	}
-	if res.Code != 0 {
-		return &TxError{Code: res.Code, Log: res.Log}
-	}
-	return nil
+	_, err := l.acct.Send(ctx, msgs...)
+	return err
 }

@@ -138,11 +138,11 @@ type StepSpec struct {
 type CallStep struct {
 	// Service is a registry name: its endpoint, owner (the payee) and
 	// price come from the ledger; or URL with Payee.
-	Service string    `json:"service,omitempty"`
-	URL     string    `json:"url,omitempty"`
-	Payee   string    `json:"payee,omitempty"`
-	Method  string    `json:"method,omitempty"` // default POST
-	Body    string    `json:"body,omitempty"`
+	Service  string    `json:"service,omitempty"`
+	URL      string    `json:"url,omitempty"`
+	Payee    string    `json:"payee,omitempty"`
+	Method   string    `json:"method,omitempty"` // default POST
+	Body     string    `json:"body,omitempty"`
 	MaxPrice tx.Amount `json:"max_price,omitempty"` // refuse a 402 above it (default: the registry's price)
 
 	payee tx.Address
@@ -152,16 +152,16 @@ type CallStep struct {
 // completions), paid per call with vouchers to the gateway (Payee or the
 // registry record of Service), or with an API key from APIKeyEnv.
 type ModelStep struct {
-	Gateway   string   `json:"gateway,omitempty"` // base URL, e.g. http://127.0.0.1:8080/v1
-	Service   string   `json:"service,omitempty"` // or a registry name whose endpoint is the base URL
-	Payee     string   `json:"payee,omitempty"`   // the gateway's address, for vouchers
-	APIKeyEnv string   `json:"api_key_env,omitempty"`
-	Model     string   `json:"model"`
-	System    string   `json:"system,omitempty"`
-	Prompt    string   `json:"prompt"`
-	MaxTokens int64    `json:"max_tokens,omitempty"` // default 64
-	Seed      *int64   `json:"seed,omitempty"`
-	Temp      *float64 `json:"temperature,omitempty"`
+	Gateway   string    `json:"gateway,omitempty"` // base URL, e.g. http://127.0.0.1:8080/v1
+	Service   string    `json:"service,omitempty"` // or a registry name whose endpoint is the base URL
+	Payee     string    `json:"payee,omitempty"`   // the gateway's address, for vouchers
+	APIKeyEnv string    `json:"api_key_env,omitempty"`
+	Model     string    `json:"model"`
+	System    string    `json:"system,omitempty"`
+	Prompt    string    `json:"prompt"`
+	MaxTokens int64     `json:"max_tokens,omitempty"` // default 64
+	Seed      *int64    `json:"seed,omitempty"`
+	Temp      *float64  `json:"temperature,omitempty"`
 	MaxPrice  tx.Amount `json:"max_price,omitempty"`
 
 	payee tx.Address

@@ -61,7 +61,7 @@ type StepError struct {
 	Err  error
 }
 
-func (e *StepError) Error() string { return fmt.Sprintf("step %s: %v", e.Step, e.Err) }
+func (e *StepError) Error() string   { return fmt.Sprintf("step %s: %v", e.Step, e.Err) }
 func (e *StepError) Unwrap() []error { return []error{ErrStep, e.Err} }
 
 // steps runs steps in order; the output is the last step's text.

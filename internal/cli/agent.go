@@ -25,14 +25,18 @@ import (
 	"github.com/deai-network/deai/internal/tx"
 )
 
-// newAgentCmd is the ledger side of the agent layer: the on-chain service
-// registry and the spend permissions an owner grants an agent key. The
-// off-chain runtime lives in internal/agent and is not driven from here.
+// newAgentCmd is the agent layer: the declarative runtime (run, log,
+// approve, kill; internal/agent/runner), the on-chain service registry and
+// the spend permissions an owner grants an agent key.
 func newAgentCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Agent services registry and spend permissions on the ledger",
-		Long: `Register agent services for discovery (name, endpoint, schema digest,
+		Short: "Run agents with hard budgets; the service registry and spend permissions",
+		Long: `Run declarative agents (run, log, approve, kill): budgets enforced at the
+signer, paid calls to other agents' services and to a deai gateway over
+payment channels, on-chain actions, a signed audit log.
+
+Register agent services for discovery (name, endpoint, schema digest,
 price per call, capabilities, expiry) and grant agent keys spend
 permissions: an allowance per period, a total cap, a per-call max, an
 allowlist and an expiry, all enforced by the chain. Transactions are signed
@@ -41,6 +45,10 @@ granting or revoking, or the agent key spending. A rejected transaction
 exits with status 2 and the ledger's reason.`,
 	}
 	cmd.AddCommand(
+		newAgentRunCmd(env),
+		newAgentLogCmd(env),
+		newAgentApproveCmd(env),
+		newAgentKillCmd(env),
 		newAgentRegisterCmd(env),
 		newAgentUpdateCmd(env),
 		newAgentRenewCmd(env),

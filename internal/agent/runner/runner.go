@@ -83,9 +83,8 @@ type Runner struct {
 	h   uint64
 
 	runMu sync.Mutex // one run at a time
-	mu    sync.Mutex // guards runs and killed
+	mu    sync.Mutex // guards runs
 	runs  uint64
-	kill  bool
 }
 
 // File names inside the state directory.
@@ -349,6 +348,7 @@ type RunResult struct {
 func (r *Runner) RunOnce(ctx context.Context, input []byte) (RunResult, error) {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
+	r.checkControl()
 	r.mu.Lock()
 	r.runs++
 	n := r.runs
@@ -403,13 +403,11 @@ func (r *Runner) control(ctx context.Context) {
 }
 
 func (r *Runner) checkControl() {
+	// The KILL file is the switch; the budget keeps its state across
+	// restarts, so the two are compared, not the file with its last look.
 	_, err := os.Stat(KillPath(r.state))
 	killed := err == nil
-	r.mu.Lock()
-	changed := killed != r.kill
-	r.kill = killed
-	r.mu.Unlock()
-	if changed {
+	if killed != r.budget.Usage().Killed {
 		if err := r.budget.Kill(killed); err != nil {
 			r.log.Error("kill switch", "err", err)
 		}

@@ -146,7 +146,12 @@ func (c *Client) payAndSend(req *http.Request, body []byte, price tx.Amount, req
 		return nil, fmt.Errorf("paid request %s: read response: %w", req.URL.Redacted(), err)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(rb))
-	if err := checkReceipt(resp.Header.Get(HeaderPaymentResponse), pay, rb); err != nil {
+	receipt := resp.Header.Get(HeaderPaymentResponse)
+	if receipt == "" {
+		// A streamed answer's receipt follows its body, as a trailer.
+		receipt = resp.Trailer.Get(HeaderPaymentResponse)
+	}
+	if err := checkReceipt(receipt, pay, rb); err != nil {
 		// The service may still redeem the voucher: count it as paid.
 		if aerr := pay.Accept(); aerr != nil {
 			err = errors.Join(err, aerr)

@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/deai-network/deai/internal/agent"
 	"github.com/deai-network/deai/internal/gateway"
+	"github.com/deai-network/deai/internal/node"
+	"github.com/deai-network/deai/internal/tx"
 )
 
 func newGatewayCmd(env *Env) *cobra.Command {
@@ -25,9 +30,12 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		settle    time.Duration
 		prices    []string
 		hedge     time.Duration
+		paych     bool
+		redeem    time.Duration
+		minDelay  uint64
 	)
 	cmd := &cobra.Command{
-		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE]",
+		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE] [--paych]",
 		Short: "Serve a subnet's miners as one OpenAI-compatible endpoint",
 		Long: `Run an OpenAI-compatible gateway in front of a subnet's miners: GET /v1/models,
 POST /v1/chat/completions, /v1/completions and /v1/embeddings, routed to
@@ -42,17 +50,36 @@ transfer to the hotkey's address and debited per token at the model's
 --price. Every
 --settle-interval the gateway pays each miner what its verified receipts
 earned, less --fee-bps, in one bank tx from the hotkey's account; the totals
-are at GET /v1/gateway/settlements.`,
-		Example: "  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --keys keys.txt --region eu-west",
-		Args:    cobra.NoArgs,
+are at GET /v1/gateway/settlements.
+
+With --paych, a request without an API key may pay per call with
+payment-channel vouchers (x402 v2, scheme deai-paych, as agent clients
+send): it is answered 402 with PAYMENT-REQUIRED asking for its worst case
+(max_tokens plus one token per body byte, at the model's price) less the
+credit of the payer named in X-Deai-Payer, and retried with
+PAYMENT-SIGNATURE carrying a voucher on an open channel to the hotkey's
+address. A voucher is kept, and its amount credited to the channel's
+payer, only when the request succeeds; the request is charged per token
+as with a key, the rest stays the payer's credit, and the answer carries
+the gateway's signed PAYMENT-RESPONSE (a trailer on streams). Kept
+vouchers are recorded in --store and redeemed on chain every
+--redeem-interval and at shutdown. GET /v1/models then needs no key;
+GET /v1/usage still does (a voucher payer's account is in the store).`,
+		Example: "  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --keys keys.txt --region eu-west\n" +
+			"  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --paych --redeem-interval 1m",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if keysFile == "" {
-				return errors.New("--keys is required: without API keys nobody can use the gateway")
+			if keysFile == "" && !paych {
+				return errors.New("--keys or --paych is required: without API keys or vouchers nobody can use the gateway")
 			}
-			keys, quotas, err := gateway.LoadKeys(keysFile)
-			if err != nil {
-				return err
+			var keys map[string]tx.Address
+			var quotas map[string]gateway.Quota
+			if keysFile != "" {
+				var err error
+				if keys, quotas, err = gateway.LoadKeys(keysFile); err != nil {
+					return err
+				}
 			}
 			priceMap, err := gateway.ParsePrices(prices)
 			if err != nil {
@@ -79,9 +106,25 @@ are at GET /v1/gateway/settlements.`,
 				return err
 			}
 			defer st.Close()
+			var pay gateway.Payments
+			var red *agent.Redeemer
+			if paych {
+				lc := agent.NewLedgerChain(cl, key)
+				chainID, err := lc.ChainID(ctx)
+				if err != nil {
+					return fmt.Errorf("gateway payments: %w", err)
+				}
+				pw, err := node.GatewayPayments(ctx, node.GatewayPaymentsOptions{ChainID: chainID, Key: key.PrivateKey(), Channels: lc, Store: st,
+					MinSettleDelay: minDelay, Logger: log})
+				if err != nil {
+					return err
+				}
+				pay = pw
+				red = &agent.Redeemer{Paywall: pw.Paywall(), Chain: lc, Interval: redeem, Logger: log}
+			}
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
-				Chain: cl, Keys: keys, Quotas: quotas, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps, SettleInterval: settle,
-				HedgeAfter: hedge})
+				Chain: cl, Keys: keys, Quotas: quotas, Payments: pay, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps,
+				SettleInterval: settle, HedgeAfter: hedge})
 			if err != nil {
 				return err
 			}
@@ -90,7 +133,18 @@ are at GET /v1/gateway/settlements.`,
 				return fmt.Errorf("listen: %w", err)
 			}
 			fmt.Fprintf(env.Stderr, "gateway for subnet %d on http://%s/v1 (deposits to %s)\n", hf.netuid, ln.Addr(), g.Address())
-			return g.Run(ctx, ln)
+			if red == nil {
+				return g.Run(ctx, ln)
+			}
+			// The redeemer outlives the drain, so that the vouchers of the
+			// last requests are redeemed too.
+			rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+			var wg sync.WaitGroup
+			wg.Go(func() { red.Run(rctx) }) //nolint:errcheck // Run logs its failures and returns nil
+			err = g.Run(ctx, ln)
+			stop()
+			wg.Wait()
+			return err
 		},
 	}
 	hf.register(cmd)
@@ -102,6 +156,9 @@ are at GET /v1/gateway/settlements.`,
 	f.IntVar(&feeBps, "fee-bps", 0, "the gateway's cut of every charge, in basis points; miners are paid the rest")
 	f.DurationVar(&settle, "settle-interval", gateway.DefaultSettleInterval, "how often to pay the miners what they are owed (negative: never)")
 	f.DurationVar(&hedge, "hedge-after", 0, "also send a non-streaming request to a second miner when the first has not answered within this; the first answer wins and only it is charged (0: off)")
+	f.BoolVar(&paych, "paych", false, "also take payment-channel vouchers (x402 deai-paych) from requests without an API key")
+	f.DurationVar(&redeem, "redeem-interval", 30*time.Second, "with --paych, how often to redeem the kept vouchers on chain (and once at shutdown)")
+	f.Uint64Var(&minDelay, "min-settle-delay", 0, "with --paych, refuse channels that settle in fewer blocks than this")
 	f.StringArrayVar(&prices, "price", nil, fmt.Sprintf("MODEL=AMOUNT_PER_TOKEN, such as stories260K=10udeai (repeatable; unlisted models cost %dudeai a token)", gateway.DefaultPrice))
 	return cmd
 }

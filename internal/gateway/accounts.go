@@ -70,9 +70,10 @@ var (
 // base units.
 type Usage struct {
 	Account          string    `json:"account"`
-	Balance          tx.Amount `json:"balance"` // spendable: credited − spent − held
-	Held             tx.Amount `json:"held"`    // reserved by requests in flight
-	Deposited        tx.Amount `json:"deposited"`
+	Balance          tx.Amount `json:"balance"`            // spendable: credited − spent − held
+	Held             tx.Amount `json:"held"`               // reserved by requests in flight
+	Deposited        tx.Amount `json:"deposited"`          // on-chain deposits and kept vouchers
+	Vouchers         tx.Amount `json:"vouchers,omitempty"` // the part of Deposited paid with vouchers
 	Spent            tx.Amount `json:"spent"`
 	Requests         uint64    `json:"requests"`
 	PromptTokens     uint64    `json:"prompt_tokens"`
@@ -81,6 +82,7 @@ type Usage struct {
 
 type account struct {
 	deposited, spent, held tx.Amount
+	vouchers               tx.Amount // the part of deposited from kept vouchers
 	requests               uint64
 	prompt, completion     uint64
 }
@@ -116,12 +118,15 @@ type accounts struct {
 	keys     map[string]*keyState
 	byID     map[string]*keyState // keyID → state, for replay
 	accts    map[tx.Address]*account
-	deposits map[string]bool // tx hash → credited (true) or being verified (false)
+	deposits map[string]bool          // tx hash → credited (true) or being verified (false)
+	payers   map[tx.Address]*keyState // voucher payers: rate and stream limits, no quota
+	vouchers map[string]bool          // voucherKey → credited (true) or in flight (false)
 }
 
 func newAccounts(keys map[string]tx.Address, quotas map[string]Quota, rate float64, burst, maxStreams int, now func() time.Time) *accounts {
 	a := &accounts{rate: rate, burst: float64(max(burst, 1)), maxStreams: maxStreams, now: now,
-		keys: map[string]*keyState{}, byID: map[string]*keyState{}, accts: map[tx.Address]*account{}, deposits: map[string]bool{}}
+		keys: map[string]*keyState{}, byID: map[string]*keyState{}, accts: map[tx.Address]*account{}, deposits: map[string]bool{},
+		payers: map[tx.Address]*keyState{}, vouchers: map[string]bool{}}
 	for k, addr := range keys {
 		q := quotas[k]
 		ks := &keyState{addr: addr, id: keyID(k), quota: q, rate: a.rate, burst: a.burst, maxStreams: a.maxStreams, day: dayOf(now())}
@@ -171,6 +176,14 @@ func (a *accounts) replay(r Record) error {
 				ks.day, ks.dayTokens = d, tokens
 			}
 		}
+	case recordVoucher:
+		k := voucherKey(r.Channel, r.Lane, r.Nonce)
+		if a.vouchers[k] {
+			return fmt.Errorf("replay gateway store: voucher %s credited twice", k)
+		}
+		a.vouchers[k] = true
+		x.deposited += r.Amount
+		x.vouchers += r.Amount
 	case recordSettleBegin, recordSettleDone, recordSettleFailed:
 		// the miners' side: payouts
 	default:
@@ -187,17 +200,25 @@ func (a *accounts) admit(key string) (*keyState, error) {
 	if ks == nil {
 		return nil, errUnauthorized
 	}
+	if err := a.takeLocked(ks); err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// takeLocked takes one token of ks's bucket.
+func (a *accounts) takeLocked(ks *keyState) error {
 	if ks.rate <= 0 {
-		return ks, nil
+		return nil
 	}
 	now := a.now()
 	ks.tokens = min(ks.burst, ks.tokens+now.Sub(ks.last).Seconds()*ks.rate)
 	ks.last = now
 	if ks.tokens < 1 {
-		return nil, errRateLimited
+		return errRateLimited
 	}
 	ks.tokens--
-	return ks, nil
+	return nil
 }
 
 func (a *accounts) openStream(ks *keyState) error {
@@ -295,6 +316,6 @@ func (a *accounts) usage(addr tx.Address) Usage {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	x := a.acctLocked(addr)
-	return Usage{Account: addr.String(), Balance: x.available(), Held: x.held, Deposited: x.deposited, Spent: x.spent,
+	return Usage{Account: addr.String(), Balance: x.available(), Held: x.held, Deposited: x.deposited, Vouchers: x.vouchers, Spent: x.spent,
 		Requests: x.requests, PromptTokens: x.prompt, CompletionTokens: x.completion}
 }

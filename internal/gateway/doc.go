@@ -25,6 +25,32 @@
 // Deterministic requests are answered from a bounded cache; a hit writes
 // nothing to the store.
 //
+// Voucher payments (paid.go): with Options.Payments, an inference request
+// without an Authorization header pays per call with payment-channel
+// vouchers, the x402 v2 flow with scheme "deai-paych" that agent.Client
+// speaks. It is answered 402 with PAYMENT-REQUIRED asking for its hold
+// less the credit of the payer named in X-Deai-Payer (an unauthenticated
+// hint: it only lowers the quote; at least 1 base unit), bound to the
+// request's hash; the retry carries PAYMENT-SIGNATURE. The Payments
+// implementation checks the voucher (signature, channel to this gateway,
+// lane nonce, amount, balance; its refusal codes are passed on). The
+// payer is the channel's From, with an account in the same table API keys
+// use: the voucher covers the hold first and the payer's credit the rest,
+// and the voucher's delta is credited only when the request succeeds, so
+// no other request spends it meanwhile. A request that fails is not
+// charged and its voucher is dropped (the payer's client rolls it back);
+// one that succeeds is charged per token as with a key, and what the hold
+// did not use stays the payer's credit for its next requests. Each kept
+// voucher is a "voucher" record in the store, credited again on replay,
+// never twice (channel, lane and nonce name it). The answer carries the
+// gateway's signed PAYMENT-RESPONSE over the exact body sent: a header on
+// plain answers (buffered for it), a trailer on streams. Voucher-paid
+// requests skip the cache, are limited per payer like a key without a
+// quota, and have no GET /v1/usage (it takes an API key); the operator
+// reads a payer's account with Gateway.Usage. GET /v1/models needs no
+// key when Payments is set. Redeeming the kept vouchers
+// on chain is the Payments owner's job (internal/node, deai gateway).
+//
 // Privacy: no key needs an option to keep prompts private, because the
 // gateway never writes request or response text to its store or its log
 // (internal/node's TestGatewayKeepsPromptsOut checks both).

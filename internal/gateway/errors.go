@@ -37,9 +37,19 @@ var errUnauthorized = newAPIError(http.StatusUnauthorized, "invalid_request_erro
 func classify(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var pe *PaymentError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &pe):
+		typ := "invalid_request_error"
+		switch {
+		case pe.Status == http.StatusPaymentRequired:
+			typ = "insufficient_quota"
+		case pe.Status >= 500:
+			typ = "server_error"
+		}
+		return newAPIError(pe.Status, typ, pe.Code, pe.Message)
 	case errors.As(err, &mbe):
 		return newAPIError(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "the request body is too large")
 	case errors.Is(err, errRateLimited):

@@ -59,6 +59,9 @@ type Options struct {
 	Chain chain.Client
 	// Keys maps API keys to the ledger accounts they spend from.
 	Keys map[string]tx.Address
+	// Payments, when set, lets requests without an API key pay with
+	// payment-channel vouchers (x402, paid.go); nil: they get 401.
+	Payments Payments
 	// Quotas limit API keys (see LoadKeys); keys not listed have none.
 	Quotas map[string]Quota
 	// Prices per token per model id; models not listed cost DefaultPrice.
@@ -277,9 +280,13 @@ type modelObject struct {
 }
 
 func (g *Gateway) handleModels(w http.ResponseWriter, r *http.Request) {
-	if _, err := g.auth(r); err != nil {
-		writeError(w, err)
-		return
+	// Voucher payers have no key: with Payments the list (public on the
+	// chain anyway) is open to requests without one.
+	if g.o.Payments == nil || r.Header.Get("Authorization") != "" {
+		if _, err := g.auth(r); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	ms, err := g.modelsNow(r.Context())
 	if err != nil {

@@ -100,10 +100,16 @@ func (g *Gateway) price(model string) tx.Amount {
 }
 
 func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
-	ks, err := g.auth(r)
-	if err != nil {
-		writeError(w, err)
-		return
+	// Without an API key a request pays with a voucher, if the gateway
+	// takes them (paid.go).
+	paid := g.o.Payments != nil && r.Header.Get("Authorization") == ""
+	var ks *keyState
+	if !paid {
+		var err error
+		if ks, err = g.auth(r); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.o.MaxBody))
 	if err != nil {
@@ -138,6 +144,15 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := r.URL.Path
+	// Hold the most this request can cost: the completion budget plus a
+	// prompt of at most one token per body byte.
+	price := g.price(model.ID)
+	holdTokens := uint64(req.maxTokens(path) + int64(len(body)))
+	hold := price * tx.Amount(holdTokens)
+	if paid {
+		g.servePaid(w, r, body, out, req, model, price, hold, holdTokens)
+		return
+	}
 	var key [32]byte
 	if req.deterministic() && g.cache != nil {
 		key = cacheKey(model.Digest, path, out)
@@ -160,11 +175,6 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 		}
 		defer g.accts.closeStream(ks)
 	}
-	// Hold the most this request can cost: the completion budget plus a
-	// prompt of at most one token per body byte.
-	price := g.price(model.ID)
-	holdTokens := uint64(req.maxTokens(path) + int64(len(body)))
-	hold := price * tx.Amount(holdTokens)
 	if err := g.accts.reserve(ks, hold, holdTokens); err != nil {
 		writeError(w, err)
 		return
@@ -179,24 +189,32 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 	}
 	g.log.DebugContext(r.Context(), "settled", logKeyModel, model.ID, logKeyMiner, res.miner.Hotkey.String(), "path", path, "ok", res.ok,
 		"prompt_tokens", res.receipt.PromptTokens, "completion_tokens", res.receipt.CompletionTokens, "cost", uint64(cost))
-	if res.ok || res.receiptHeader != "" {
-		rec := Record{Kind: recordCharge, TimeMs: g.o.Now().UnixMilli(), Account: ks.addr, Amount: cost, Model: model.ID,
-			Miner: res.miner.Hotkey, Receipt: res.receiptHeader, KeyID: ks.id, PromptTokens: res.receipt.PromptTokens, CompletionTokens: res.receipt.CompletionTokens}
-		if !res.ok {
-			rec.PromptTokens, rec.CompletionTokens = 0, 0
-		}
-		rec.Fee = g.fee(cost)
-		if err := g.store.Append(rec); err != nil {
-			g.log.ErrorContext(r.Context(), "store receipt", logKeyErr, err)
-		}
-		g.payouts.apply(rec)
-	}
+	g.recordCharge(r.Context(), ks, model, res, cost)
 	if len(res.tail) > 0 {
 		w.Write(res.tail) //nolint:errcheck // the client may have gone
 	}
 	if res.ok && key != ([32]byte{}) && res.status == http.StatusOK {
 		g.cache.put(key, cached{body: res.body, ctype: res.ctype, miner: res.miner.Hotkey.String(), digest: model.Digest, receipt: res.receiptHeader})
 	}
+}
+
+// recordCharge stores a request's charge with the miner's receipt (a
+// refused request's receipt too, charged nothing) and owes the miner its
+// share.
+func (g *Gateway) recordCharge(ctx context.Context, ks *keyState, model *Model, res result, cost tx.Amount) {
+	if !res.ok && res.receiptHeader == "" {
+		return
+	}
+	rec := Record{Kind: recordCharge, TimeMs: g.o.Now().UnixMilli(), Account: ks.addr, Amount: cost, Model: model.ID,
+		Miner: res.miner.Hotkey, Receipt: res.receiptHeader, KeyID: ks.id, PromptTokens: res.receipt.PromptTokens, CompletionTokens: res.receipt.CompletionTokens}
+	if !res.ok {
+		rec.PromptTokens, rec.CompletionTokens = 0, 0
+	}
+	rec.Fee = g.fee(cost)
+	if err := g.store.Append(rec); err != nil {
+		g.log.ErrorContext(ctx, "store receipt", logKeyErr, err)
+	}
+	g.payouts.apply(rec)
 }
 
 // result is the outcome of forwarding one request.
@@ -338,7 +356,7 @@ func (g *Gateway) relayStream(ctx context.Context, w http.ResponseWriter, resp *
 	h.Set("Cache-Control", "no-cache")
 	h.Set(HeaderMiner, mn.Hotkey.String())
 	h.Set(HeaderModelDigest, m.Digest)
-	h.Set("Trailer", HeaderReceipt)
+	h.Add("Trailer", HeaderReceipt) // beside a voucher payment's PAYMENT-RESPONSE
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rc.Flush() //nolint:errcheck // a failed flush shows on the next write

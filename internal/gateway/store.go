@@ -16,6 +16,7 @@ import (
 const (
 	recordDeposit = "deposit" // an on-chain transfer credited to an account
 	recordCharge  = "charge"  // a served request: its receipt and its price
+	recordVoucher = "voucher" // a payment-channel voucher kept for a request: its delta is credited
 	// Settlements: the signed tx before broadcast, then its outcome.
 	recordSettleBegin  = "settle_begin"
 	recordSettleDone   = "settle_done"
@@ -44,13 +45,22 @@ type Record struct {
 	Fee tx.Amount `json:"fee,omitempty"`
 	// Settlements: the tx's nonce, its bytes (hex, so that a tx whose
 	// outcome a crash hid can be broadcast again) and what it pays.
+	// Vouchers: the voucher's nonce on its lane.
 	Nonce   uint64   `json:"nonce,omitempty"`
 	RawTx   string   `json:"raw_tx,omitempty"`
 	Payouts []Payout `json:"payouts,omitempty"`
+	// Vouchers: Account is the payer and Amount the delta credited; the
+	// channel (hex id), the lane, the lane's cumulative amount and the
+	// signed voucher (base64 of its encoding, so that it can be redeemed
+	// after a restart).
+	Channel    string    `json:"channel,omitempty"`
+	Lane       uint32    `json:"lane,omitempty"`
+	Cumulative tx.Amount `json:"cumulative,omitempty"`
+	Voucher    string    `json:"voucher,omitempty"`
 }
 
-// Store is the gateway's append-only log of deposits, charges and
-// settlements. The accounts' balances and the miners' dues are rebuilt
+// Store is the gateway's append-only log of deposits, kept vouchers,
+// charges and settlements. The accounts' balances and the miners' dues are rebuilt
 // from it on open. No record holds request or response text: a charge
 // keeps the receipt, which binds the request by its hash only.
 type Store interface {

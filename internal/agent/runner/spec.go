@@ -218,17 +218,47 @@ type OutputSpec struct {
 }
 
 // Load reads and checks a spec; dir-relative paths stay as written (the
-// runner resolves them against the file's directory).
+// runner resolves them against the file's directory). ${VAR} and
+// ${VAR:-default} are replaced from the environment first, so that one
+// file serves several machines; a variable unset without a default is an
+// error.
 func Load(path string) (*Spec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load agent spec: %w", err)
+	}
+	raw, err = ExpandEnv(raw, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("load agent spec %s: %w", path, err)
 	}
 	s, err := Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("load agent spec %s: %w", path, err)
 	}
 	return s, nil
+}
+
+var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// ExpandEnv replaces ${VAR} and ${VAR:-default} in raw with lookup's
+// values.
+func ExpandEnv(raw []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	var missing []string
+	out := envRE.ReplaceAllFunc(raw, func(m []byte) []byte {
+		g := envRE.FindSubmatch(m)
+		if v, ok := lookup(string(g[1])); ok && v != "" {
+			return []byte(v)
+		}
+		if g[2] != nil {
+			return g[3]
+		}
+		missing = append(missing, string(g[1]))
+		return m
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: environment variables not set: %s", ErrSpec, strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 // Parse decodes YAML (or JSON) strictly: unknown fields are errors.

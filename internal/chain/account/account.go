@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,7 +114,11 @@ func (a *Account) Send(ctx context.Context, msgs ...tx.Msg) (chain.TxResult, err
 	for attempt := 0; ; attempt++ {
 		res, err := a.sendOnce(ctx, msgs)
 		var te *TxError
-		usedNonce := errors.As(err, &te) && te.Code == uint32(module.ReasonBadNonce) && res.Height == 0 ||
+		// Only the account's own nonce (the ante handler's "next nonce
+		// is" refusal): a message's own bad_nonce, such as a payment
+		// channel voucher already redeemed, is final.
+		usedNonce := errors.As(err, &te) && te.Code == uint32(module.ReasonBadNonce) && res.Height == 0 &&
+			strings.Contains(te.Log, "next nonce is") ||
 			// The other process sent the very same bytes (same nonce,
 			// same message): ours is another tx and needs the next nonce.
 			errors.Is(err, chain.ErrTxInCache)

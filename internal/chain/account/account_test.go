@@ -2,17 +2,22 @@ package account_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	dbm "github.com/cometbft/cometbft-db"
 
 	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/chain/account"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/ledger"
+	lagents "github.com/deai-network/deai/internal/ledger/agents"
+	"github.com/deai-network/deai/internal/ledger/paych"
 	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wallet"
 )
@@ -86,5 +91,59 @@ func TestSend(t *testing.T) {
 	}
 	if err := a.Query(ctx, "/account/"+bob.Address().String(), &acct); err != nil || acct.Balance != 15 {
 		t.Fatalf("bob %+v, %v: want 15 udeai", acct, err)
+	}
+}
+
+// counting counts the txs broadcast through it.
+type counting struct {
+	*chaintest.Client
+	n atomic.Int64
+}
+
+func (c *counting) BroadcastCommit(ctx context.Context, raw []byte) (chain.TxResult, error) {
+	c.n.Add(1)
+	return c.Client.BroadcastCommit(ctx, raw)
+}
+
+// TestMessageBadNonceIsFinal: a message's own bad_nonce (a payment
+// channel voucher already redeemed) is sent once, not retried as if the
+// account's nonce had been taken.
+func TestMessageBadNonceIsFinal(t *testing.T) {
+	payer, payee := key(t, 1), key(t, 2)
+	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
+	for _, k := range []*wallet.Key{payer, payee} {
+		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
+	}
+	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lagents.New(), paych.New()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := json.Marshal(g)
+	tc, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	c := &counting{Client: tc}
+	ctx := t.Context()
+	if _, err := account.New(c, payer).Send(ctx, &paych.MsgOpenChannel{From: payer.Address(), To: payee.Address(), Deposit: 1000, SettleDelay: 900}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := paych.Voucher{ChainID: chaintest.DefaultChainID, Channel: paych.ChannelIDFor(payer.Address(), payee.Address(), 0), Nonce: 1, Amount: 10}.Sign(payer.PrivateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := account.New(c, payee)
+	if _, err := a.Send(ctx, &paych.MsgRedeem{Payee: payee.Address(), Vouchers: []paych.SignedVoucher{v}}); err != nil {
+		t.Fatal(err)
+	}
+	before := c.n.Load()
+	_, err = a.Send(ctx, &paych.MsgRedeem{Payee: payee.Address(), Vouchers: []paych.SignedVoucher{v}})
+	var te *account.TxError
+	if !errors.As(err, &te) || te.Code != 5 {
+		t.Fatalf("second redeem: %v, want bad_nonce (5)", err)
+	}
+	if n := c.n.Load() - before; n != 1 {
+		t.Fatalf("the refused redeem was broadcast %d times, want once", n)
 	}
 }

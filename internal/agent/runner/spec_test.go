@@ -9,7 +9,6 @@ import (
 	"github.com/deai-network/deai/internal/agent/runner"
 )
 
-
 // TestSpecErrors: each mistake is refused with ErrSpec and a message
 // naming the field.
 func TestSpecErrors(t *testing.T) {

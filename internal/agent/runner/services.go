@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,7 +103,9 @@ func (r *Runner) register(ctx context.Context) error {
 			continue
 		}
 		rg := sv.Register
-		spec := lagents.ServiceSpec{Description: rg.Description, Endpoint: rg.Endpoint, Price: sv.Price, Capabilities: rg.Capabilities}
+		// The ledger keeps capabilities sorted, each once.
+		caps := slices.Compact(slices.Sorted(slices.Values(rg.Capabilities)))
+		spec := lagents.ServiceSpec{Description: rg.Description, Endpoint: rg.Endpoint, Price: sv.Price, Capabilities: caps}
 		raw, err := os.ReadFile(resolve(r.o.Dir, rg.Schema))
 		if err != nil {
 			return fmt.Errorf("register %s: schema: %w", sv.Name, err)

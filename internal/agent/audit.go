@@ -192,7 +192,7 @@ func ReadAuditLog(r io.Reader, pub ed25519.PublicKey) ([]VerifiedEntry, error) {
 	for n := 1; sc.Scan(); n++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
-			return out, fmt.Errorf("%w: line %d is empty", ErrAuditBroken, n)
+			return out, fmt.Errorf("%w: line %d: empty", ErrAuditBroken, n)
 		}
 		var ln auditLine
 		if err := json.Unmarshal(b, &ln); err != nil {

@@ -28,7 +28,13 @@
 //     key; the receiver enforces the expiry, a bounded seen-nonce cache
 //     and idempotency (a repeated key gets the stored response).
 //
+//   - AuditLog is an agent's append-only log of every payment and action:
+//     JSON lines signed by the agent key and chained by hash, so a line
+//     changed, removed or reordered breaks verification (ReadAuditLog) at
+//     that line.
+//
 // agent may import the ledger, chain, tx and wallet packages, never another
-// service (market, gateway, ...). The runtime that runs declarative agents
-// (`deai agent run`), the registry CLI and the examples build on it.
+// service (market, gateway, ...). Package runner (`deai agent run`) runs
+// declarative agents on top of it; internal/node adapts the Paywall to the
+// gateway, which takes the same vouchers.
 package agent

@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -416,4 +419,74 @@ func waitGone(t *testing.T, path string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s was never picked up", path)
+}
+
+// TestHTTPTriggerAndOutputs: a POST to the trigger runs the agent with
+// the body as .Input and answers the run; the outputs go to a file and an
+// HTTP endpoint; a run the budget refuses answers 402 budget_exceeded.
+func TestHTTPTriggerAndOutputs(t *testing.T) {
+	agentK, to := key(t, 7), key(t, 8)
+	c := twin(t, agentK)
+	dir := t.TempDir()
+	got := make(chan string, 4)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Method + " " + string(b)
+	}))
+	defer sink.Close()
+	trig := freeAddr(t)
+	started(t, c, agentK, fmt.Sprintf(`
+name: poster
+budget: {total: 100udeai}
+triggers:
+  - http: {listen: %s, path: /go}
+steps:
+  - id: pay
+    transfer: {to: %s, amount: 60udeai}
+  - id: greet
+    value: 'hello {{trim .Input}} (tx {{truncate 6 .Steps.pay.Tx}})'
+outputs:
+  - file: out.txt
+  - http: %s
+    value: '{{json .Steps.greet.Text}}'
+`, trig, to.Address(), sink.URL), dir)
+	waitListen(t, trig)
+	post := func() (int, map[string]any) {
+		resp, err := http.Post("http://"+trig+"/go", "text/plain", strings.NewReader(" world \n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, m
+	}
+	status, m := post()
+	out, _ := m["output"].(string)
+	if status != http.StatusOK || !strings.HasPrefix(out, "hello world (tx ") {
+		t.Fatalf("first run: %d %v", status, m)
+	}
+	if g := <-got; g != "POST "+strconvQuote(out) {
+		t.Fatalf("the HTTP output got %q, want the run's text as JSON", g)
+	}
+	file, _ := os.ReadFile(filepath.Join(dir, "out.txt"))
+	if string(file) != out+"\n" {
+		t.Fatalf("file output %q", file)
+	}
+	// 60 of 100 spent: the next transfer does not fit.
+	if status, m := post(); status != http.StatusPaymentRequired || m["error"] != "budget_exceeded" {
+		t.Fatalf("second run: %d %v, want 402 budget_exceeded", status, m)
+	}
+	select {
+	case g := <-got:
+		t.Fatalf("a failed run was output: %q", g)
+	default:
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

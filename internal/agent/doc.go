@@ -10,10 +10,12 @@
 //     first and then Commit what they paid or Release, so concurrent
 //     payments never overshoot; the state survives restarts in a JSON file
 //     replaced atomically.
+//
 //   - Payer issues cumulative vouchers (ledger/paych) on one channel, one
 //     lane per concurrent payment, never beyond the deposit and only after
 //     the Budget reserved the price; a payment the service did not keep is
 //     rolled back, so a failing service is never paid.
+//
 //   - Paywall is a payee's middleware for the x402 v2 flow with the
 //     "deai-paych" scheme: 402 with PAYMENT-REQUIRED terms bound to the
 //     request's hash, PAYMENT-SIGNATURE with the voucher, checked with the
@@ -23,6 +25,7 @@
 //     only when the handler answered below 500. Client is the matching
 //     http.RoundTripper; Redeemer submits the latest voucher of each lane
 //     with MsgRedeem through LedgerChain.
+//
 //   - Message and Receiver: requests signed over sender, recipient,
 //     method, path, body hash, timestamp, expiry, nonce and idempotency
 //     key; the receiver enforces the expiry, a bounded seen-nonce cache

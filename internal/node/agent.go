@@ -23,7 +23,8 @@ func AgentLeaser(c chain.Client, key market.Key) runner.Leaser {
 type agentLeaser struct{ t *market.Tenant }
 
 // Lease creates a deployment from the SDL, waits for bids, leases the
-// cheapest one within the price and sends the manifest to its provider.
+// cheapest one within the price, sends the manifest to its provider and
+// answers the workload's addresses once it runs.
 // A deployment no bid fits, or whose provider does not take the manifest,
 // is closed again, refunding the deposit (less what blocks already paid).
 func (l *agentLeaser) Lease(ctx context.Context, req runner.LeaseRequest) (runner.LeaseResult, error) {
@@ -70,14 +71,48 @@ func (l *agentLeaser) Lease(ctx context.Context, req runner.LeaseRequest) (runne
 	res := runner.LeaseResult{Lease: best.ID.String(), Provider: best.ID.Provider, Price: best.Price}
 	pc, err := l.t.ProviderClient(ctx, best.ID.Provider)
 	if err == nil {
-		res.Endpoints, err = pc.SendManifest(ctx, id.DSeq, m)
+		// The provider answers the leases the manifest went to, not
+		// where the workload listens: that comes from the lease status.
+		_, err = pc.SendManifest(ctx, id.DSeq, m)
 	}
 	if err != nil {
 		// A lease that runs nothing is not worth its escrow.
 		return closeIt(fmt.Errorf("lease %s: send the manifest: %w", best.ID, err))
 	}
-	for i, e := range res.Endpoints {
-		res.Endpoints[i] = strings.TrimSpace(e)
-	}
+	res.Endpoints = leaseEndpoints(ctx, pc, res.Lease)
 	return res, nil
+}
+
+// leaseEndpointWait bounds how long a lease step waits for its workload
+// to run before it answers the addresses known so far.
+const leaseEndpointWait = 30 * time.Second
+
+// leaseEndpoints waits until every service of the lease runs and returns
+// the host:port addresses the provider reports. A workload slow to start
+// leaves the lease (and its escrow) in place: the step still succeeds,
+// with whatever addresses are known.
+func leaseEndpoints(ctx context.Context, pc *market.ProviderClient, lease string) []string {
+	ctx, cancel := context.WithTimeout(ctx, leaseEndpointWait)
+	defer cancel()
+	var out []string
+	for {
+		if st, err := pc.LeaseStatus(ctx, lease); err == nil {
+			out = out[:0]
+			ready := len(st.Services) > 0
+			for _, s := range st.Services {
+				ready = ready && s.Available >= max(s.Total, 1)
+				for _, u := range s.URIs {
+					out = append(out, strings.TrimSpace(u))
+				}
+			}
+			if ready {
+				return out
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

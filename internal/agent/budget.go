@@ -462,14 +462,17 @@ func (b *Budget) saveLocked(headroom tx.Amount) error {
 	if err != nil {
 		return fmt.Errorf("save budget: %w", err)
 	}
-	if err := writeFileAtomic(b.path, raw); err != nil {
+	if err := WriteFileAtomic(b.path, raw); err != nil {
 		return err
 	}
 	b.headroom, b.sinceSave = headroom, 0
 	return nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data: a temporary file in the same
+// directory is written, synced and renamed over it, and the directory is
+// synced, so a crash leaves the old file or the new one.
+func WriteFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)

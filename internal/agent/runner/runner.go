@@ -37,11 +37,10 @@ type LeaseRequest struct {
 
 // LeaseResult is the lease a Leaser created.
 type LeaseResult struct {
-	Lease     string     `json:"lease"`
+	Lease     string     `json:"lease"` // the lease ID: owner/dseq/gseq/oseq/provider
 	Provider  tx.Address `json:"provider"`
-	Price     tx.Amount  `json:"price"` // per block
-	Endpoints []string   `json:"endpoints,omitempty"`
-	TxHash    string     `json:"tx,omitempty"`
+	Price     tx.Amount  `json:"price"`               // per block
+	Endpoints []string   `json:"endpoints,omitempty"` // host:port the workload listens on
 }
 
 // Options configure New.

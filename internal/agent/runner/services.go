@@ -189,7 +189,7 @@ func (r *Runner) saveEarned() error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(r.state, earnedFile), raw)
+	return agent.WriteFileAtomic(filepath.Join(r.state, earnedFile), raw)
 }
 
 func loadEarned(path string) ([]paych.SignedVoucher, error) {
@@ -205,29 +205,6 @@ func loadEarned(path string) ([]paych.SignedVoucher, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return vs, nil
-}
-
-// writeFile replaces path atomically.
-func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // payers holds one channel (and Payer) per payee, opened on the first
@@ -393,5 +370,5 @@ func (p *payers) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFile(p.path, raw)
+	return agent.WriteFileAtomic(p.path, raw)
 }

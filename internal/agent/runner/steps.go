@@ -186,11 +186,11 @@ func (r *Runner) lease(ctx context.Context, run uint64, step string, l *LeaseSte
 	if err := res.Commit(l.Deposit); err != nil {
 		return nil, err
 	}
-	r.record(agent.AuditEntry{Kind: agent.AuditAction, Run: run, Step: step, Counterparty: lr.Provider, Amount: l.Deposit, TxHash: lr.TxHash,
+	r.record(agent.AuditEntry{Kind: agent.AuditAction, Run: run, Step: step, Counterparty: lr.Provider, Amount: l.Deposit,
 		Detail: fmt.Sprintf("lease %s at %s per block", lr.Lease, lr.Price)})
 	raw, _ := json.Marshal(lr)
 	out := newResult(string(raw))
-	out.Spent, out.Tx = l.Deposit, lr.TxHash
+	out.Spent = l.Deposit
 	return out, nil
 }
 

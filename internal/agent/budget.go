@@ -103,7 +103,6 @@ type Budget struct {
 	reserved  tx.Amount                // outstanding, all counterparties
 	resBy     map[tx.Address]tx.Amount // outstanding per counterparty
 	resPeriod tx.Amount                // outstanding, counted in the current window
-	approvals map[string]*Approval
 	seq       uint64
 	slack     tx.Amount // SaveSlack
 	sinceSave tx.Amount // reserved since the last save, within its headroom
@@ -120,6 +119,11 @@ type budgetState struct {
 	// Headroom may have been reserved after the save without another
 	// save: a restart counts it as spent.
 	Headroom tx.Amount `json:"headroom,omitempty"`
+	// Approvals are the payments waiting for the owner (or approved and
+	// not yet used), so that an approval outlives a restart of the agent
+	// (a `deai agent run --once` per payment, for instance) and is used
+	// once.
+	Approvals map[string]*Approval `json:"approvals,omitempty"`
 }
 
 // NewBudget returns a budget for o.Policy, loading spent amounts from
@@ -135,7 +139,7 @@ func NewBudget(o BudgetOptions) (*Budget, error) {
 		o.Policy.ApprovalTTL = DefaultApprovalTTL
 	}
 	b := &Budget{pol: o.Policy, path: o.Path, now: o.Now, slack: o.SaveSlack, resBy: map[tx.Address]tx.Amount{},
-		approvals: map[string]*Approval{}, st: budgetState{SpentBy: map[tx.Address]tx.Amount{}}}
+		st: budgetState{SpentBy: map[tx.Address]tx.Amount{}, Approvals: map[string]*Approval{}}}
 	if o.Path != "" {
 		raw, err := os.ReadFile(o.Path)
 		switch {
@@ -148,6 +152,9 @@ func NewBudget(o BudgetOptions) (*Budget, error) {
 			}
 			if b.st.SpentBy == nil {
 				b.st.SpentBy = map[tx.Address]tx.Amount{}
+			}
+			if b.st.Approvals == nil {
+				b.st.Approvals = map[string]*Approval{}
 			}
 			if h := b.st.Headroom; h != 0 {
 				b.st.Spent += h
@@ -274,30 +281,40 @@ func (b *Budget) Reserve(_ context.Context, counterparty tx.Address, amount tx.A
 			return fail(ErrCapExceeded, "%s used of %s in the period from %s", used, p.PerPeriod, w.UTC().Format(time.RFC3339))
 		}
 	}
+	var approval *Approval // the owner's approval this payment uses
 	if !p.ApproveAbove.IsZero() && amount > p.ApproveAbove {
-		if !b.useApprovalLocked(counterparty, amount, now) {
+		if approval = b.useApprovalLocked(counterparty, amount, now); approval == nil {
 			a := b.newApprovalLocked(counterparty, amount, now)
+			if err := b.saveLocked(b.headroom - b.sinceSave); err != nil {
+				delete(b.st.Approvals, a.ID)
+				return nil, fmt.Errorf("reserve %s for %s: %w", amount, counterparty, err)
+			}
 			return nil, &ApprovalError{Approval: *a}
 		}
 	}
 	b.reserved += amount
 	b.resBy[counterparty] += amount
 	b.resPeriod += amount
-	if b.sinceSave+amount <= b.headroom && b.sinceSave+amount >= amount {
+	// A used approval is saved at once, so that it cannot be used again
+	// after a crash.
+	if approval == nil && b.sinceSave+amount <= b.headroom && b.sinceSave+amount >= amount {
 		b.sinceSave += amount // covered by the saved headroom
 	} else if err := b.saveLocked(b.slack); err != nil {
 		b.reserved -= amount
 		b.resBy[counterparty] -= amount
 		b.resPeriod -= amount
+		if approval != nil {
+			b.st.Approvals[approval.ID] = approval // still usable
+		}
 		return nil, fmt.Errorf("reserve %s for %s: %w", amount, counterparty, err)
 	}
 	return &Reservation{b: b, counterparty: counterparty, amount: amount}, nil
 }
 
 func (b *Budget) newApprovalLocked(cp tx.Address, amount tx.Amount, now time.Time) *Approval {
-	for id, a := range b.approvals {
+	for id, a := range b.st.Approvals {
 		if !now.Before(a.Expires) {
-			delete(b.approvals, id)
+			delete(b.st.Approvals, id)
 		}
 	}
 	var r [8]byte
@@ -305,27 +322,27 @@ func (b *Budget) newApprovalLocked(cp tx.Address, amount tx.Amount, now time.Tim
 	b.seq++
 	a := &Approval{ID: fmt.Sprintf("ap-%d-%s", b.seq, hex.EncodeToString(r[:])), Counterparty: cp, Amount: amount,
 		Expires: now.Add(b.pol.ApprovalTTL).Truncate(time.Second)}
-	b.approvals[a.ID] = a
+	b.st.Approvals[a.ID] = a
 	return a
 }
 
 // useApprovalLocked consumes an approved, unexpired approval for at least
-// amount to cp.
-func (b *Budget) useApprovalLocked(cp tx.Address, amount tx.Amount, now time.Time) bool {
-	for id, a := range b.approvals {
+// amount to cp and returns it (nil: none).
+func (b *Budget) useApprovalLocked(cp tx.Address, amount tx.Amount, now time.Time) *Approval {
+	for id, a := range b.st.Approvals {
 		if a.Approved && a.Counterparty == cp && amount <= a.Amount && now.Before(a.Expires) {
-			delete(b.approvals, id)
-			return true
+			delete(b.st.Approvals, id)
+			return a
 		}
 	}
-	return false
+	return nil
 }
 
 // Pending returns the approval with id, approved or not.
 func (b *Budget) Pending(id string) (Approval, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, ok := b.approvals[id]
+	a, ok := b.st.Approvals[id]
 	if !ok {
 		return Approval{}, false
 	}
@@ -338,18 +355,22 @@ func (b *Budget) Pending(id string) (Approval, bool) {
 func (b *Budget) Approve(id string, sig []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, ok := b.approvals[id]
+	a, ok := b.st.Approvals[id]
 	if !ok {
 		return fmt.Errorf("approve %s: %w", id, ErrUnknownApproval)
 	}
 	if now := b.now(); !now.Before(a.Expires) {
-		delete(b.approvals, id)
+		delete(b.st.Approvals, id)
 		return fmt.Errorf("approve %s: %w at %s", id, ErrApprovalExpired, a.Expires.UTC().Format(time.RFC3339))
 	}
 	if !ed25519.Verify(b.pol.Owner, a.SignBytes(), sig) {
 		return fmt.Errorf("approve %s: %w", id, ErrApprovalSignature)
 	}
 	a.Approved = true
+	if err := b.saveLocked(b.headroom - b.sinceSave); err != nil {
+		a.Approved = false
+		return fmt.Errorf("approve %s: %w", id, err)
+	}
 	return nil
 }
 

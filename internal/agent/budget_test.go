@@ -284,6 +284,46 @@ func TestBudgetApproval(t *testing.T) {
 	}
 }
 
+// TestBudgetApprovalPersists: a pending approval outlives a restart (one
+// process asks, the next is approved and pays, as with `deai agent run
+// --once`), and a used approval stays used across a restart, even with
+// save slack.
+func TestBudgetApprovalPersists(t *testing.T) {
+	owner := newKey(9)
+	c := newClock()
+	o := BudgetOptions{Path: filepath.Join(t.TempDir(), "budget.json"), Now: c.Now, SaveSlack: 1000,
+		Policy: Policy{Total: 10_000, ApproveAbove: 100, Owner: owner.Public().(ed25519.PublicKey)}}
+	ctx := context.Background()
+	_, err := mustBudget(t, o).Reserve(ctx, addr(1), 300)
+	var ae *ApprovalError
+	if !errors.As(err, &ae) {
+		t.Fatalf("reserve 300: %v, want an ApprovalError", err)
+	}
+	b := mustBudget(t, o) // the next process
+	a, ok := b.Pending(ae.Approval.ID)
+	if !ok || a.Amount != 300 || a.Approved {
+		t.Fatalf("pending after a restart: %+v %v", a, ok)
+	}
+	if err := b.Approve(a.ID, SignApproval(owner, a)); err != nil {
+		t.Fatal(err)
+	}
+	b = mustBudget(t, o) // approved, then restarted before paying
+	r, err := b.Reserve(ctx, addr(1), 300)
+	if err != nil {
+		t.Fatalf("reserve after approval and restart: %v", err)
+	}
+	if err := r.Commit(300); err != nil {
+		t.Fatal(err)
+	}
+	b = mustBudget(t, o)
+	if _, err := b.Reserve(ctx, addr(1), 300); !errors.Is(err, ErrApprovalRequired) {
+		t.Fatalf("the used approval worked again after a restart: %v", err)
+	}
+	if u := b.Usage(); u.Spent < 300 {
+		t.Fatalf("spent %s after a restart, want at least 300", u.Spent)
+	}
+}
+
 func TestBudgetPersist(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "budget.json")
 	c := newClock()

@@ -3,7 +3,6 @@ package agent_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,9 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/agent"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/ledger"
@@ -37,21 +34,7 @@ func walletKey(t testing.TB, b byte) *wallet.Key {
 // chain twin: every tx is committed in its own block.
 func twin(t testing.TB, funded ...*wallet.Key) *chaintest.Client {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lagents.New(), paych.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _ := json.Marshal(g)
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return abciapptest.Twin(t, []ledger.Module{lagents.New(), paych.New()}, abciapptest.Accounts(funded)...)
 }
 
 // TestLedgerEndToEnd: a payer opens a channel on the real ledger, pays

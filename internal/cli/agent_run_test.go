@@ -301,6 +301,17 @@ steps:
 	if got := h.balance(shop); got != before {
 		t.Fatalf("the shop got %d before the owner approved", got-before)
 	}
+	// The pending approval is kept in the budget's state, so the next
+	// --once run (another process) applies the signature and pays.
+	var paid runResultJSON
+	h.jsonOK(&paid, "agent", "run", spec, "--passphrase-file", botPass, "--once")
+	if got := h.balance(shop) - before; got != 500_000 {
+		t.Fatalf("after the approval the shop got %d, want 500000", got)
+	}
+	if _, err := os.Stat(filepath.Join(approvals, pend[0].ID+".sig")); !os.IsNotExist(err) {
+		t.Errorf("the used signature is still there: %v", err)
+	}
+	before = h.balance(shop)
 
 	// The running agent, triggered over HTTP.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -335,9 +346,8 @@ steps:
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	// Pending approvals live in the budget's memory, so the one the --once
-	// run left (signed above) is unknown to this process and the first
-	// trigger waits for the owner again.
+	// That approval is used up: the first trigger waits for the owner
+	// again.
 	status, body := trigger()
 	if status != http.StatusForbidden || body["error"] != "approval_required" {
 		t.Fatalf("trigger above approve_above: %d %v, want 403 approval_required", status, body)
@@ -395,7 +405,7 @@ steps:
 			kinds = append(kinds, k)
 		}
 	}
-	if !lg.Verified || lg.Totals.OnChain != "500000" || lg.Totals.Actions != 1 ||
+	if !lg.Verified || lg.Totals.OnChain != "1000000" || lg.Totals.Actions != 2 ||
 		!strings.HasSuffix(strings.Join(kinds, ","), "approval_pending,approved,action,approval_pending") {
 		t.Errorf("log = verified %v totals %+v kinds %v", lg.Verified, lg.Totals, kinds)
 	}

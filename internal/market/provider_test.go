@@ -3,7 +3,6 @@ package market_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/ledger"
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
@@ -22,7 +19,6 @@ import (
 	"github.com/deai-network/deai/internal/market/manifest"
 	"github.com/deai-network/deai/internal/market/runtime"
 	"github.com/deai-network/deai/internal/market/runtime/runtimetest"
-	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wallet"
 )
 
@@ -39,21 +35,7 @@ func key(t testing.TB, seed byte) *wallet.Key {
 // every tx is committed in its own block.
 func twin(t testing.TB, funded ...*wallet.Key) *chaintest.Client {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lmarket.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _ := json.Marshal(g)
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return abciapptest.Twin(t, []ledger.Module{lmarket.New()}, abciapptest.Accounts(funded)...)
 }
 
 type fixture struct {

@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +10,10 @@ import (
 	"sync"
 	"testing"
 
-	dbm "github.com/cometbft/cometbft-db"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/agent"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/gateway"
@@ -32,24 +30,7 @@ import (
 // subnet module.
 func newPaychChain(tb testing.TB, funded []*wallet.Key) *tbChain {
 	tb.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lsubnet.New(), paych.New()}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	state, err := json.Marshal(g)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := chaintest.New(tb.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return &tbChain{t: tb, c: c}
+	return &tbChain{t: tb, c: abciapptest.Twin(tb, []ledger.Module{lsubnet.New(), paych.New()}, abciapptest.Accounts(funded)...)}
 }
 
 // payNet is a chain with payment channels, a staked gateway hotkey, a

@@ -15,9 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/gateway"
@@ -47,24 +45,7 @@ type tbChain struct {
 
 func newTBChain(tb testing.TB, funded []*wallet.Key) *tbChain {
 	tb.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lsubnet.New()}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	state, err := json.Marshal(g)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := chaintest.New(tb.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return &tbChain{t: tb, c: c}
+	return &tbChain{t: tb, c: abciapptest.Twin(tb, []ledger.Module{lsubnet.New()}, abciapptest.Accounts(funded)...)}
 }
 
 func (e *tbChain) query(path string, v any) {

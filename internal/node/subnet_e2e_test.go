@@ -11,9 +11,7 @@ import (
 	"net/http"
 	"testing"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/ledger"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
@@ -46,24 +44,7 @@ type e2eChain struct {
 
 func newE2EChain(t *testing.T, funded []*wallet.Key) *e2eChain {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lsubnet.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := json.Marshal(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &e2eChain{t: t, c: c}
+	return &e2eChain{t: t, c: abciapptest.Twin(t, []ledger.Module{lsubnet.New()}, abciapptest.Accounts(funded)...)}
 }
 
 // send commits msgs signed by k and returns the block height.

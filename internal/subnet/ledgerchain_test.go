@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	dbm "github.com/cometbft/cometbft-db"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/chain/chaintest"
 	"github.com/deai-network/deai/internal/ledger"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
@@ -29,24 +29,7 @@ type ledgerTwin struct {
 
 func newLedgerTwin(t *testing.T, funded ...*wallet.Key) *ledgerTwin {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lsubnet.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := json.Marshal(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &ledgerTwin{t: t, c: c}
+	return &ledgerTwin{t: t, c: abciapptest.Twin(t, []ledger.Module{lsubnet.New()}, abciapptest.Accounts(funded)...)}
 }
 
 // send signs msgs from k and requires the tx to be committed with code 0.

@@ -18,9 +18,7 @@ import (
 	"testing"
 	"time"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/agent"
 	"github.com/deai-network/deai/internal/agent/runner"
 	"github.com/deai-network/deai/internal/chain/chaintest"
@@ -44,21 +42,7 @@ func key(t testing.TB, b byte) *wallet.Key {
 // client; every tx is committed in its own block.
 func twin(t testing.TB, funded ...*wallet.Key) *chaintest.Client {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lagents.New(), paych.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _ := json.Marshal(g)
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return abciapptest.Twin(t, []ledger.Module{lagents.New(), paych.New()}, abciapptest.Accounts(funded)...)
 }
 
 func freeAddr(t testing.TB) string {

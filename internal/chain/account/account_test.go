@@ -3,15 +3,12 @@ package account_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/deai-network/deai/internal/abciapp"
+	"github.com/deai-network/deai/internal/abciapp/abciapptest"
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/chain/account"
 	"github.com/deai-network/deai/internal/chain/chaintest"
@@ -24,21 +21,7 @@ import (
 
 func twin(t *testing.T, funded ...*wallet.Key) *chaintest.Client {
 	t.Helper()
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range funded {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _ := json.Marshal(g)
-	c, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return abciapptest.Twin(t, nil, abciapptest.Accounts(funded)...)
 }
 
 func key(t *testing.T, b byte) *wallet.Key {
@@ -110,20 +93,7 @@ func (c *counting) BroadcastCommit(ctx context.Context, raw []byte) (chain.TxRes
 // account's nonce had been taken.
 func TestMessageBadNonceIsFinal(t *testing.T) {
 	payer, payee := key(t, 1), key(t, 2)
-	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, k := range []*wallet.Key{payer, payee} {
-		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1000 * tx.UnitsPerDEAI})
-	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: []ledger.Module{lagents.New(), paych.New()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, _ := json.Marshal(g)
-	tc, err := chaintest.New(t.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tc.Close() })
+	tc := abciapptest.Twin(t, []ledger.Module{lagents.New(), paych.New()}, payer, payee)
 	c := &counting{Client: tc}
 	ctx := t.Context()
 	if _, err := account.New(c, payer).Send(ctx, &paych.MsgOpenChannel{From: payer.Address(), To: payee.Address(), Deposit: 1000, SettleDelay: 900}); err != nil {

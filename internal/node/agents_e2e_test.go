@@ -12,7 +12,6 @@ import (
 
 	"github.com/deai-network/deai/internal/agent"
 	"github.com/deai-network/deai/internal/agent/runner"
-	"github.com/deai-network/deai/internal/config"
 	"github.com/deai-network/deai/internal/gateway"
 	"github.com/deai-network/deai/internal/ledger/paych"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
@@ -269,33 +268,12 @@ func auditSum(es []agent.VerifiedEntry, kind string) (tx.Amount, int) {
 	return s, n
 }
 
-// startAgentNet is a real single-validator node with 200 ms blocks.
+// startAgentNet is a real single-validator node with 200 ms blocks; its
+// dev key is in the tenant field (see fund).
 func startAgentNet(t *testing.T) *marketNet {
 	t.Helper()
-	home := t.TempDir()
-	cfg := config.Default()
-	cfg.Chain.BlockTime = config.Duration{Duration: 200 * time.Millisecond}
-	cfg.Chain.RPCAddr = "tcp://127.0.0.1:0"
-	cfg.Chain.P2PAddr = "tcp://127.0.0.1:0"
-	res, err := node.Init(node.InitOptions{Home: home, Config: cfg, DevPassphrase: []byte("test"),
-		KDF: wallet.KDF{Name: wallet.KDFArgon2id, Time: 1, MemoryKiB: 8, Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(t.Context(), node.Options{Home: home, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop() })
-	ks, err := wallet.Open(node.KeysDir(home))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := ks.Load(res.DevKey, []byte("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &marketNet{t: t, c: n.Client(), tenant: dev}
+	c, dev := startDevNode(t, 200*time.Millisecond)
+	return &marketNet{t: t, c: c, tenant: dev}
 }
 
 // fund sends 1000 deai from the dev key (the tenant field of

@@ -41,6 +41,17 @@ type marketNet struct {
 
 func startMarketNet(t testing.TB, blockTime time.Duration) *marketNet {
 	t.Helper()
+	c, dev := startDevNode(t, blockTime)
+	m := &marketNet{t: t, c: c, tenant: seedKey(t, 0x71), provider: seedKey(t, 0x72)}
+	m.send(dev, &tx.MsgSend{From: dev.Address(), To: m.tenant.Address(), Amount: 1000 * tx.UnitsPerDEAI},
+		&tx.MsgSend{From: dev.Address(), To: m.provider.Address(), Amount: 100 * tx.UnitsPerDEAI})
+	return m
+}
+
+// startDevNode starts a real single-validator node (node.Init, node.Start)
+// with blocks every blockTime and returns its client and funded dev key.
+func startDevNode(t testing.TB, blockTime time.Duration) (chain.Client, *wallet.Key) {
+	t.Helper()
 	home := t.TempDir()
 	cfg := config.Default()
 	cfg.Chain.BlockTime = config.Duration{Duration: blockTime}
@@ -64,10 +75,7 @@ func startMarketNet(t testing.TB, blockTime time.Duration) *marketNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &marketNet{t: t, c: n.Client(), tenant: seedKey(t, 0x71), provider: seedKey(t, 0x72)}
-	m.send(dev, &tx.MsgSend{From: dev.Address(), To: m.tenant.Address(), Amount: 1000 * tx.UnitsPerDEAI},
-		&tx.MsgSend{From: dev.Address(), To: m.provider.Address(), Amount: 100 * tx.UnitsPerDEAI})
-	return m
+	return n.Client(), dev
 }
 
 func (m *marketNet) send(k *wallet.Key, msgs ...tx.Msg) {

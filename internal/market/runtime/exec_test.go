@@ -189,7 +189,9 @@ func TestExecLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u1.CPUMilliSeconds == 0 || u2.CPUMilliSeconds < u1.CPUMilliSeconds+250 {
+		// u1 may be 0: a process that has only just started can have used
+		// less than the kernel's 10 ms accounting tick.
+		if u2.CPUMilliSeconds < u1.CPUMilliSeconds+250 {
 			t.Errorf("cpu %d -> %d milli-seconds after burning 300 ms", u1.CPUMilliSeconds, u2.CPUMilliSeconds)
 		}
 		if u2.MemoryMiBSeconds == 0 && u2.At.Sub(u1.At) > time.Second {

@@ -149,7 +149,11 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 	}
 	r.chain = id
 	b := s.Budget
-	r.budget, err = agent.NewBudget(agent.BudgetOptions{Path: filepath.Join(state, budgetFile), Now: o.Now, Policy: agent.Policy{
+	slack := b.Total / 100
+	if b.SaveSlack != nil {
+		slack = *b.SaveSlack
+	}
+	r.budget, err = agent.NewBudget(agent.BudgetOptions{Path: filepath.Join(state, budgetFile), Now: o.Now, SaveSlack: slack, Policy: agent.Policy{
 		Total: b.Total, PerPeriod: b.PerPeriod, Period: b.period, MaxPerCall: b.PerCall, Allow: b.allow, Expires: b.expires,
 		ApproveAbove: b.ApproveAbove, Owner: ed25519.PublicKey(b.ownerPK)}})
 	if err != nil {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -72,6 +73,7 @@ type Runner struct {
 	budget *agent.Budget
 	audit  *agent.AuditLog
 	wall   *agent.Paywall
+	recv   *agent.Receiver // signed agent messages, for services that require them
 	pays   *payers
 	state  string
 	chain  string // chain id
@@ -174,6 +176,10 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 			return nil, fmt.Errorf("new agent runner: %w", err)
 		}
 	}
+	r.recv, err = agent.NewReceiver(agent.ReceiverOptions{Self: r.self, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("new agent runner: %w", err)
+	}
 	r.audit, err = agent.OpenAuditLog(AuditPath(state), o.Key.PrivateKey(), o.Now)
 	if err != nil {
 		return nil, fmt.Errorf("new agent runner: %w", err)
@@ -263,7 +269,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			muxes[sv.Listen] = m
 			order = append(order, sv.Listen)
 		}
-		m.Handle(sv.Path, r.wall.Wrap(r.serviceHandler(sv)))
+		h := r.wall.Wrap(r.serviceHandler(sv))
+		if sv.RequireSignature {
+			// Outside the paywall: an unsigned call is refused before it
+			// is asked to pay.
+			h = r.recv.Wrap(h)
+		}
+		m.Handle(sv.Path, h)
 	}
 	for i := range r.spec.Triggers {
 		if t := r.spec.Triggers[i].HTTP; t != nil {
@@ -357,7 +369,7 @@ func (r *Runner) RunOnce(ctx context.Context, input []byte) (RunResult, error) {
 	n := r.runs
 	r.mu.Unlock()
 	r.record(agent.AuditEntry{Kind: agent.AuditRun, Run: n})
-	data := &Data{Input: string(input), Steps: map[string]*Result{}, Run: n, Agent: r.self.String()}
+	data := &Data{Input: string(input), Steps: map[string]*Result{}, Run: n, Agent: r.self.String(), id: newRunID()}
 	out, paid, err := r.steps(ctx, n, r.spec.Steps, data)
 	res := RunResult{Run: n, Output: out, Paid: paid, Steps: data.Steps}
 	if err == nil {
@@ -464,4 +476,11 @@ func (r *Runner) pendingApproval(run uint64, step string, a agent.Approval) {
 	}
 	r.record(agent.AuditEntry{Kind: agent.AuditApprovalPending, Run: run, Step: step, Counterparty: a.Counterparty, Amount: a.Amount,
 		Detail: fmt.Sprintf("approval %s until %s: deai agent approve %s", a.ID, a.Expires.UTC().Format(time.RFC3339), a.ID)})
+}
+
+// newRunID names one run (or one served call) for idempotency keys.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

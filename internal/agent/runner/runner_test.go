@@ -156,9 +156,12 @@ services:
     listen: %[1]s
     path: /news
     price: 300udeai
+    require_signature: true
     register: {endpoint: "http://%[1]s/news", description: latest news, capabilities: [data, news], schema: schema.json}
     steps:
-      - read: {file: news.json}
+      - id: doc
+        read: {file: news.json}
+      - value: '{"headline":{{json .Steps.doc.JSON.headline}},"for":{{json .Caller}}}'
 `, fAddr), dir)
 	summarizer, stopSummarizer := started(t, c, sumK, fmt.Sprintf(`
 name: summarizer
@@ -189,10 +192,22 @@ steps:
       body: '{{if .Input}}{{.Input}}{{else}}{{.Steps.news.JSON.headline}}{{end}}'
 outputs:
   - file: out/summaries.jsonl
-    value: '{"run":{{.Run}},"summary":{{json .Steps.summary.Text}}}'
+    value: '{"run":{{.Run}},"summary":{{json .Steps.summary.Text}},"for":{{json .Steps.news.JSON.for}}}'
 `, freeAddr(t))
 	pipe := newRunner(t, c, pipeK, pipeSpec, dir)
 	ctx := t.Context()
+
+	// The fetcher takes only signed agent messages: an unsigned call is
+	// refused before it is asked to pay.
+	resp, err := http.Get("http://" + fAddr + "/news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), agent.CodeUnsigned) {
+		t.Fatalf("unsigned call: %d %s, want 401 %s", resp.StatusCode, b, agent.CodeUnsigned)
+	}
 
 	type want struct {
 		input string
@@ -300,7 +315,7 @@ outputs:
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 4 || lines[0] != `{"run":1,"summary":"summary: GPUs are cheap today"}` {
+	if len(lines) != 4 || lines[0] != `{"run":1,"summary":"summary: GPUs are cheap today","for":"`+pipeK.Address().String()+`"}` {
 		t.Fatalf("outputs:\n%s", out)
 	}
 }

@@ -74,12 +74,16 @@ func (r *Runner) serviceHandler(sv *ServiceSpec) http.Handler {
 		r.runs++
 		n := r.runs
 		r.mu.Unlock()
-		d := &Data{Input: string(body), Steps: map[string]*Result{}, Run: n, Agent: r.self.String()}
-		out, paid, err := r.steps(req.Context(), n, sv.Steps, d)
 		var payer tx.Address
 		if v, derr := agent.DecodePaymentSignature(req.Header.Get(agent.HeaderPaymentSignature)); derr == nil {
 			payer = v.Signer()
 		}
+		caller := payer
+		if from, ok := agent.SenderFrom(req.Context()); ok {
+			caller = from
+		}
+		d := &Data{Input: string(body), Steps: map[string]*Result{}, Run: n, Agent: r.self.String(), Caller: caller.String(), id: newRunID()}
+		out, paid, err := r.steps(req.Context(), n, sv.Steps, d)
 		if err != nil {
 			r.record(agent.AuditEntry{Kind: agent.AuditRunFailed, Run: n, Step: sv.Name, Counterparty: payer, Amount: paid,
 				Detail: "service call failed, not charged: " + err.Error()})

@@ -91,6 +91,12 @@ type ServiceSpec struct {
 	Listen string    `json:"listen"`         // host:port
 	Path   string    `json:"path,omitempty"` // default "/"
 	Price  tx.Amount `json:"price"`
+	// RequireSignature refuses callers that do not sign their requests
+	// as agent messages (sender, recipient, method, path, body hash,
+	// expiry, nonce; replays refused, idempotency keys honoured); the
+	// steps then see the caller's address as .Caller. Calls from other
+	// deai agents are always signed.
+	RequireSignature bool `json:"require_signature,omitempty"`
 	// Register, when set, keeps the service in the on-chain registry
 	// under Name (registered or updated at start).
 	Register *RegisterSpec `json:"register,omitempty"`
@@ -126,7 +132,8 @@ type HTTPTrigger struct {
 
 // StepSpec is one step of a run: exactly one of its kinds is set. Text
 // fields are Go templates over .Input (the trigger's or request's body),
-// .Steps.<id> (.Text, .JSON, .Paid, .Tx of earlier steps), .Run and .Agent.
+// .Steps.<id> (.Text, .JSON, .Paid, .Tx of earlier steps), .Run, .Agent
+// and, in a service's steps, .Caller (the payer, or the signed sender).
 type StepSpec struct {
 	ID       string        `json:"id"`
 	Call     *CallStep     `json:"call,omitempty"`

@@ -24,10 +24,13 @@ import (
 
 // Data is what step templates see.
 type Data struct {
-	Input string             // the trigger's or the request's body
-	Steps map[string]*Result // earlier steps by id
-	Run   uint64
-	Agent string // the agent's address
+	Input  string             // the trigger's or the request's body
+	Steps  map[string]*Result // earlier steps by id
+	Run    uint64
+	Agent  string // the agent's address
+	Caller string // in a service's steps: who called (the signed sender, else the payer)
+
+	id string // unique per run: the idempotency keys of its calls
 }
 
 // Result is one step's outcome.
@@ -232,7 +235,7 @@ func (r *Runner) call(ctx context.Context, run uint64, step string, c *CallStep,
 		return nil, err
 	}
 	var out *Result
-	paid, err := r.paid(ctx, run, step, t, func(hc *http.Client) (*http.Response, error) {
+	paid, err := r.paid(ctx, run, step, t, true, func(hc *http.Client) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, c.Method, t.url, strings.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -240,6 +243,9 @@ func (r *Runner) call(ctx context.Context, run uint64, step string, c *CallStep,
 		if json.Valid([]byte(body)) {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		// The call is signed as an agent message (agent.Signer below the
+		// paying client); a retry within this run is the same operation.
+		req.Header.Set(agent.HeaderIdempotencyKey, d.id+"/"+step)
 		resp, err := hc.Do(req)
 		if err != nil {
 			return nil, err
@@ -266,7 +272,7 @@ func (r *Runner) call(ctx context.Context, run uint64, step string, c *CallStep,
 // 402s from the payee's channel (opened or topped up as needed) and
 // records the payment from the answer's receipt. do returns the answer
 // (its headers are read here) or the error.
-func (r *Runner) paid(ctx context.Context, run uint64, step string, t target, do func(*http.Client) (*http.Response, error)) (tx.Amount, error) {
+func (r *Runner) paid(ctx context.Context, run uint64, step string, t target, sign bool, do func(*http.Client) (*http.Response, error)) (tx.Amount, error) {
 	var paid tx.Amount
 	for attempt := 0; ; attempt++ {
 		pe, err := r.pays.get(ctx, t.payee)
@@ -274,7 +280,11 @@ func (r *Runner) paid(ctx context.Context, run uint64, step string, t target, do
 			r.record(agent.AuditEntry{Kind: agent.AuditPaymentRefused, Run: run, Step: step, Counterparty: t.payee, Detail: err.Error()})
 			return 0, err
 		}
-		hc := &http.Client{Transport: &agent.Client{Payer: pe.payer, MaxPrice: t.maxPrice, Base: r.tport, PayUpFront: true}}
+		base := r.tport
+		if sign {
+			base = &agent.Signer{Key: r.o.Key.PrivateKey(), To: t.payee, Base: base}
+		}
+		hc := &http.Client{Transport: &agent.Client{Payer: pe.payer, MaxPrice: t.maxPrice, Base: base, PayUpFront: true}}
 		resp, err := do(hc)
 		if resp != nil {
 			if rc, derr := agent.DecodePaymentReceipt(receiptHeader(resp)); derr == nil && rc.Success && rc.Paid > 0 {
@@ -374,7 +384,7 @@ func (r *Runner) model(ctx context.Context, run uint64, step string, m *ModelSte
 	if t.payee.IsZero() {
 		_, cc, err = ask(&http.Client{Transport: r.tport})
 	} else {
-		paid, err = r.paid(ctx, run, step, t, func(hc *http.Client) (*http.Response, error) {
+		paid, err = r.paid(ctx, run, step, t, false, func(hc *http.Client) (*http.Response, error) {
 			raw, c, err := ask(hc)
 			cc = c
 			return raw, err

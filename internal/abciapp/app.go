@@ -236,6 +236,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	res, err := a.ledger.FinalizeBlock(ledger.Block{
 		Height:       req.Height,
 		TimeUnixNano: req.Time.UnixNano(),
+		Hash:         req.Hash,
 		Txs:          req.Txs,
 		Verified:     verified,
 	})

@@ -29,7 +29,11 @@ func failed(err error) TxResult { return TxResult{Code: module.ReasonOf(err), Lo
 type Block struct {
 	Height       int64
 	TimeUnixNano int64
-	Txs          [][]byte
+	// Hash is the block's hash from consensus: unknown to a tx's sender
+	// when it signs, so modules may use it as a beacon (the subnet
+	// module's dispute committees). Empty in harnesses that do not set it.
+	Hash []byte
+	Txs  [][]byte
 	// Verified[i] says the caller has already checked the signature of
 	// Txs[i] with the SigVerifier's rules (e.g. in CheckTx). Missing
 	// entries mean false.
@@ -229,7 +233,7 @@ func (l *Ledger) FinalizeBlock(b Block) (*BlockResult, error) {
 	}
 
 	res := &BlockResult{TxResults: make([]TxResult, len(b.Txs)), TxHashes: make([]tx.Hash, len(b.Txs))}
-	bctx := &Context{Height: b.Height, TimeUnixNano: b.TimeUnixNano, ChainID: l.chainID, Store: l.block}
+	bctx := &Context{Height: b.Height, TimeUnixNano: b.TimeUnixNano, BlockHash: b.Hash, ChainID: l.chainID, Store: l.block}
 	for _, m := range l.modules {
 		if h, ok := m.(module.BeginBlocker); ok {
 			if err := h.BeginBlock(bctx); err != nil {
@@ -239,7 +243,7 @@ func (l *Ledger) FinalizeBlock(b Block) (*BlockResult, error) {
 		}
 	}
 	for i := range preps {
-		ctx := &Context{Height: b.Height, TimeUnixNano: b.TimeUnixNano, ChainID: l.chainID, Store: l.block}
+		ctx := &Context{Height: b.Height, TimeUnixNano: b.TimeUnixNano, BlockHash: b.Hash, ChainID: l.chainID, Store: l.block}
 		charged, err := l.apply(ctx, l.block, &preps[i])
 		r := TxResult{Code: module.OK, Events: ctx.Events}
 		if err != nil {

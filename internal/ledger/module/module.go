@@ -59,10 +59,14 @@ type Querier interface {
 type Context struct {
 	Height       int64
 	TimeUnixNano int64
-	ChainID      string
-	Check        bool // executing for mempool admission, not in a block
-	Store        state.Store
-	Events       []Event
+	// BlockHash is the consensus hash of the block being executed, a
+	// beacon a tx's sender cannot know when signing; empty in CheckTx and
+	// where the caller gave none.
+	BlockHash []byte
+	ChainID   string
+	Check     bool // executing for mempool admission, not in a block
+	Store     state.Store
+	Events    []Event
 }
 
 // Emit appends an event; attrs alternate key and value. In CheckTx

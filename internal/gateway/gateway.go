@@ -96,6 +96,11 @@ type Options struct {
 	BreakerCooldown  time.Duration
 	Now              func() time.Time
 	Logger           *slog.Logger
+	// Observe, when set, is handed every verified answer's receipt with
+	// the exact request body the miner signed it for (a verify.Auditor's
+	// Observe, wired by internal/node); it must not block. Cached answers
+	// are not passed again.
+	Observe func(request []byte, r wire.Receipt)
 }
 
 // Gateway is the OpenAI-compatible endpoint. Build it with New.

@@ -3,11 +3,14 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,6 +67,19 @@ func decode(body []byte) (request, []byte, error) {
 		return req, nil, paramError("max_completion_tokens", "max_completion_tokens must not be negative")
 	}
 	delete(fields, "model")
+	// A sampled request without a seed gets one, so that what a miner
+	// answers is a function of the bytes it signs a receipt for: anyone
+	// holding the receipt and the request can re-execute it (package
+	// verify). Greedy requests (temperature 0) need none.
+	_, chat := fields["messages"]
+	_, prompt := fields["prompt"]
+	if req.Seed == nil && (chat || prompt) && (req.Temperature == nil || *req.Temperature != 0) {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return req, nil, fmt.Errorf("seed: %w", err)
+		}
+		fields["seed"] = json.RawMessage(strconv.FormatInt(int64(binary.BigEndian.Uint64(b[:])>>1), 10))
+	}
 	if req.Stream {
 		fields["stream_options"] = json.RawMessage(`{"include_usage":true}`)
 	}
@@ -217,6 +233,14 @@ func (g *Gateway) recordCharge(ctx context.Context, ks *keyState, model *Model, 
 	g.payouts.apply(rec)
 }
 
+// observe hands a verified answer's receipt and the request it answered
+// to Options.Observe (a spot-checking auditor).
+func (g *Gateway) observe(body []byte, res *result) {
+	if g.o.Observe != nil && res.ok {
+		g.o.Observe(body, res.receipt)
+	}
+}
+
 // result is the outcome of forwarding one request.
 type result struct {
 	ok            bool // a verified 200 answer reached the client: charge it
@@ -241,7 +265,9 @@ const (
 // forward sends body to miners until one answers, at most MaxAttempts.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, m *Model, path string, body []byte, stream bool) result {
 	if !stream && g.o.HedgeAfter > 0 {
-		return g.forwardHedged(w, r, m, path, body)
+		res := g.forwardHedged(w, r, m, path, body)
+		g.observe(body, &res)
+		return res
 	}
 	tried := map[tx.Address]bool{}
 	var lastErr error
@@ -254,6 +280,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, m *Model, path
 		res, oc, err := g.attempt(r.Context(), w, mn, m, path, body, stream)
 		switch oc {
 		case attemptDone:
+			g.observe(body, &res)
 			return res
 		case attemptGone:
 			return result{}

@@ -62,7 +62,7 @@ type Audit struct {
 
 // Stats counts what an Auditor did.
 type Stats struct {
-	Observed, Dropped, Drawn, Selected int64
+	Observed, Dropped, Drawn, Selected  int64
 	Honest, Mismatched, Invalid, Failed int64
 	Disputed, DisputeFailed             int64
 	Reexecution                         time.Duration // total time re-executing

@@ -102,6 +102,7 @@ func NewRoot(env *Env) *cobra.Command {
 		newMinerCmd(env), newValidatorCmd(env),
 		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
 		newAgentCmd(env), newPaychCmd(env),
+		newVerifyCmd(env),
 	)
 	return root
 }

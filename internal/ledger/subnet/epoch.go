@@ -27,6 +27,10 @@ func (Module) EndBlock(ctx *module.Context) error {
 	}
 	h := uint64(ctx.Height)
 	w.setU64(heightKey, h)
+	x := &exec{ctx: ctx, w: w, h: h}
+	if err := x.endDisputes(); err != nil {
+		return err
+	}
 	share, rem := uint64(mp.BlockEmission)/uint64(count), uint64(mp.BlockEmission)%uint64(count)
 	type due struct {
 		s  *Subnet
@@ -55,7 +59,6 @@ func (Module) EndBlock(ctx *module.Context) error {
 		}
 	}
 	slices.SortStableFunc(dues, func(a, b due) int { return cmp.Compare(a.es.LastEpoch, b.es.LastEpoch) })
-	x := &exec{ctx: ctx, w: w, h: h}
 	for _, d := range dues[:min(len(dues), int(mp.MaxEpochsPerBlock))] {
 		if err := x.epoch(d.s, d.es, mp); err != nil {
 			return err
@@ -119,6 +122,16 @@ func (x *exec) epochInput(s *Subnet, es emission) (yuma.Input, []*Neuron, error)
 		}
 		if nr.Hotkey == s.Owner {
 			in.HasOwner, in.OwnerUID = true, uid
+		}
+	}
+	// A jailed neuron earns no incentive: the weights on it are dropped.
+	jailed, some, err := x.jailed(s, neurons)
+	if err != nil {
+		return in, nil, err
+	}
+	if some {
+		for i, row := range in.Weights {
+			in.Weights[i] = slices.DeleteFunc(slices.Clone(row), func(e yuma.Entry) bool { return int(e.UID) < n && jailed[e.UID] })
 		}
 	}
 	return in, neurons, nil

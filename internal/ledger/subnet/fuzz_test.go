@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/deai-network/deai/internal/ledger/subnet"
@@ -39,6 +40,9 @@ func sampleMsgs() []tx.Msg {
 		&subnet.MsgSetWeights{Hotkey: addr(1), Netuid: 3, UIDs: []uint16{0, 5, 2}, Weights: []uint16{1, 65535, 0}},
 		&subnet.MsgCommitWeights{Hotkey: addr(1), Netuid: 3, Hash: subnet.CommitHash(3, addr(1), []uint16{1}, []uint16{2}, []byte("saltsalt"))},
 		&subnet.MsgRevealWeights{Hotkey: addr(1), Netuid: 3, UIDs: []uint16{1}, Weights: []uint16{2}, Salt: []byte("saltsalt")},
+		&subnet.MsgOpenDispute{Challenger: addr(2), Netuid: 3, Receipt: sampleReceipt(1, 3, []byte("req"), "t1"), Request: []byte("req"), Bond: 1_000_000},
+		&subnet.MsgDisputeVote{Voter: addr(4), ID: 7, Guilty: true, TokensDigest: "t2"},
+		&subnet.MsgEquivocation{Reporter: addr(2), ReceiptA: sampleReceipt(1, 3, []byte("req"), "t1"), ReceiptB: sampleReceipt(1, 3, []byte("req"), "t2")},
 	}
 }
 
@@ -66,7 +70,8 @@ func TestMsgsRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if got := reg.Types(); len(got) != 10 || got[0] != subnet.TypeMsgCreateSubnet || got[9] != subnet.TypeMsgRevealWeights {
+	if got := reg.Types(); len(got) != 13 || got[0] != subnet.TypeMsgCreateSubnet || got[9] != subnet.TypeMsgRevealWeights ||
+		got[12] != subnet.TypeMsgEquivocation {
 		t.Errorf("registered types %v", got)
 	}
 }
@@ -95,6 +100,16 @@ func TestValidateBasic(t *testing.T) {
 		&subnet.MsgAddStake{Staker: addr(1), Netuid: 1, Amount: 1},
 		&subnet.MsgCommitWeights{Hotkey: addr(1), Netuid: 1},
 		&subnet.MsgRevealWeights{Hotkey: addr(1), Netuid: 1, UIDs: []uint16{1}, Weights: []uint16{1}, Salt: []byte("short")},
+		&subnet.MsgOpenDispute{Netuid: 1, Receipt: []byte{1}, Bond: 1},
+		&subnet.MsgOpenDispute{Challenger: addr(1), Netuid: 1, Bond: 1},
+		&subnet.MsgOpenDispute{Challenger: addr(1), Netuid: 1, Receipt: []byte{1}},
+		&subnet.MsgOpenDispute{Challenger: addr(1), Netuid: 1, Receipt: []byte{1}, Request: make([]byte, subnet.MaxRequestLen+1), Bond: 1},
+		&subnet.MsgDisputeVote{ID: 1},
+		&subnet.MsgDisputeVote{Voter: addr(1)},
+		&subnet.MsgDisputeVote{Voter: addr(1), ID: 1, TokensDigest: strings.Repeat("x", subnet.MaxVoteDigestLen+1)},
+		&subnet.MsgEquivocation{ReceiptA: []byte{1}, ReceiptB: []byte{1}},
+		&subnet.MsgEquivocation{Reporter: addr(1), ReceiptB: []byte{1}},
+		&subnet.MsgEquivocation{Reporter: addr(1), ReceiptA: []byte{1}},
 	}
 	for _, m := range bad {
 		if err := m.ValidateBasic(); err == nil {

@@ -3,6 +3,7 @@ package subnet_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/deai-network/deai/internal/ledger/state"
 	"github.com/deai-network/deai/internal/ledger/subnet"
 	"github.com/deai-network/deai/internal/tx"
+	"github.com/deai-network/deai/internal/wire"
 )
 
 const (
@@ -56,6 +58,9 @@ type harness struct {
 	height  int64
 	pending map[int]uint64 // txs signed per account since the last block
 	hashes  [][]byte       // app hash of every block
+	// hashOf, when set, gives the consensus block hash of each height
+	// (the dispute committees' beacon); nil leaves it empty.
+	hashOf func(height int64) []byte
 }
 
 func newHarness(t testing.TB, g ledger.Genesis) *harness {
@@ -88,11 +93,16 @@ func (h *harness) sign(i int, msgs ...tx.Msg) []byte {
 	return b
 }
 
-// block finalizes and commits txs as the next block.
+// block finalizes and commits txs as the next block and, outside
+// benchmarks, checks the module's invariants (subnet.CheckInvariants).
 func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
 	h.t.Helper()
 	h.height++
-	res, err := h.l.FinalizeBlock(ledger.Block{Height: h.height, TimeUnixNano: h.height * 1e9, Txs: txs})
+	var hash []byte
+	if h.hashOf != nil {
+		hash = h.hashOf(h.height)
+	}
+	res, err := h.l.FinalizeBlock(ledger.Block{Height: h.height, TimeUnixNano: h.height * 1e9, Hash: hash, Txs: txs})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -102,6 +112,11 @@ func (h *harness) block(txs ...[]byte) *ledger.BlockResult {
 	}
 	h.kv.Apply(ws)
 	clear(h.pending)
+	if _, bench := h.t.(*testing.B); !bench {
+		if err := subnet.CheckInvariants(h.kv); err != nil {
+			h.t.Fatalf("block %d: %v", h.height, err)
+		}
+	}
 	h.hashes = append(h.hashes, res.AppHash)
 	return res
 }
@@ -184,6 +199,9 @@ func (h *harness) supply() ledger.Supply {
 	if !s.Conserved() {
 		h.t.Fatalf("supply not conserved: %+v", s)
 	}
+	if err := subnet.CheckInvariants(h.kv); err != nil {
+		h.t.Fatalf("block %d: %v", h.height, err)
+	}
 	return s
 }
 
@@ -251,4 +269,32 @@ func stake(staker, hotkey int, netuid uint16, amt tx.Amount) *subnet.MsgAddStake
 
 func weights(i int, netuid uint16, uids, ws []uint16) *subnet.MsgSetWeights {
 	return &subnet.MsgSetWeights{Hotkey: addr(i), Netuid: netuid, UIDs: uids, Weights: ws}
+}
+
+// minerKey is account i's key as a wire.Signer, for signing receipts.
+type minerKey int
+
+func (k minerKey) Sign(msg []byte) []byte    { return ed25519.Sign(key(int(k)), msg) }
+func (k minerKey) PubKey() ed25519.PublicKey { return key(int(k)).Public().(ed25519.PublicKey) }
+
+// receiptAt returns the encoding of a receipt signed by account miner for
+// request on netuid, claiming tokens digest tokens, signed at timeMs.
+func receiptAt(miner int, netuid uint16, request []byte, tokens string, timeMs int64) []byte {
+	r := wire.Receipt{
+		Netuid: netuid, RequestHash: sha256.Sum256(request), ResponseHash: sha256.Sum256([]byte("response " + tokens)),
+		ModelDigest: "sha256:" + digestA.String(), PromptTokens: 5, CompletionTokens: 7, TokensDigest: tokens, TimeUnixMs: timeMs,
+	}
+	if err := r.Sign(minerKey(miner)); err != nil {
+		panic(err)
+	}
+	b, err := r.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// sampleReceipt is receiptAt with a fixed time (1 s after the epoch).
+func sampleReceipt(miner int, netuid uint16, request []byte, tokens string) []byte {
+	return receiptAt(miner, netuid, request, tokens, 1000)
 }

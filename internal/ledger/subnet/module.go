@@ -77,6 +77,9 @@ func (m *MsgRemoveStake) signer() tx.Address       { return m.Staker }
 func (m *MsgSetWeights) signer() tx.Address        { return m.Hotkey }
 func (m *MsgCommitWeights) signer() tx.Address     { return m.Hotkey }
 func (m *MsgRevealWeights) signer() tx.Address     { return m.Hotkey }
+func (m *MsgOpenDispute) signer() tx.Address       { return m.Challenger }
+func (m *MsgDisputeVote) signer() tx.Address       { return m.Voter }
+func (m *MsgEquivocation) signer() tx.Address      { return m.Reporter }
 
 // Deliver implements module.Module.
 func (Module) Deliver(ctx *module.Context, sender tx.Address, msg tx.Msg) error {
@@ -109,6 +112,12 @@ func (Module) Deliver(ctx *module.Context, sender tx.Address, msg tx.Msg) error 
 		return x.commitWeights(m)
 	case *MsgRevealWeights:
 		return x.revealWeights(m)
+	case *MsgOpenDispute:
+		return x.openDispute(m)
+	case *MsgDisputeVote:
+		return x.disputeVote(m)
+	case *MsgEquivocation:
+		return x.equivocation(m)
 	}
 	return module.Errorf(module.ReasonUnknownMsg, "subnet cannot execute message type %#04x", uint16(msg.Type()))
 }

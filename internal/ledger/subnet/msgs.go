@@ -627,6 +627,9 @@ func registerMsgs(r *tx.Registry) error {
 		{TypeMsgSetWeights, "subnet/set_weights", decodeMsgSetWeights},
 		{TypeMsgCommitWeights, "subnet/commit_weights", decodeMsgCommitWeights},
 		{TypeMsgRevealWeights, "subnet/reveal_weights", decodeMsgRevealWeights},
+		{TypeMsgOpenDispute, "subnet/open_dispute", decodeMsgOpenDispute},
+		{TypeMsgDisputeVote, "subnet/dispute_vote", decodeMsgDisputeVote},
+		{TypeMsgEquivocation, "subnet/equivocation", decodeMsgEquivocation},
 	} {
 		if err := r.Register(e.t, e.name, e.dec); err != nil {
 			return err

@@ -56,6 +56,32 @@ type Params struct {
 	CommitReveal bool `json:"commit_reveal"`
 	// RevealPeriod is the number of epochs between a commit and its reveal.
 	RevealPeriod uint16 `json:"reveal_period"`
+
+	// Disputes and slashing (see the package doc).
+
+	// AuditRatePPM is the spot-check probability p, in parts per million,
+	// with which validators re-execute a miner's answer off chain. The
+	// ledger only publishes it; verifiers read it from here.
+	AuditRatePPM uint32 `json:"audit_rate_ppm"`
+	// SlashBPS is the share of the stake on a guilty miner's hotkey that
+	// is slashed, in basis points.
+	SlashBPS uint16 `json:"slash_bps"`
+	// ChallengerRewardBPS is the challenger's (or equivocation reporter's)
+	// share of the slashed amount in basis points; the rest is burned.
+	ChallengerRewardBPS uint16 `json:"challenger_reward_bps"`
+	// JailBlocks is how long a slashed miner earns no incentive.
+	JailBlocks uint64 `json:"jail_blocks"`
+	// DisputeBond is the least bond a challenger must lock.
+	DisputeBond tx.Amount `json:"dispute_bond"`
+	// CommitteeSize is the number of validators drawn to judge a dispute.
+	CommitteeSize uint16 `json:"committee_size"`
+	// DisputeBlocks is the voting window of a dispute, in blocks; a
+	// dispute uses min(DisputeBlocks, Tempo), so it resolves within one
+	// tempo whatever the tempo.
+	DisputeBlocks uint64 `json:"dispute_blocks"`
+	// ReceiptTTL is, in seconds, how old a receipt may be and still be
+	// disputed (or reported as equivocation).
+	ReceiptTTL uint64 `json:"receipt_ttl"`
 }
 
 // LiquidAlpha are the liquid-alpha parameters (yuma.md §6c).
@@ -89,6 +115,16 @@ const (
 	MaxBurnIncreaseMult   = 10000
 	MinRevealPeriod       = 1
 	MaxRevealPeriod       = 100
+	MaxAuditRatePPM       = 1_000_000
+	MaxBPS                = 10_000
+	MaxJailBlocks         = 1_000_000
+	MinDisputeBond        = 1
+	MaxDisputeBond        = 1_000_000 * tx.UnitsPerDEAI
+	MinCommitteeSize      = 1
+	MaxCommitteeSize      = 15
+	MinDisputeBlocks      = 1 // at most MaxTempo; a dispute votes for min(dispute_blocks, tempo) blocks
+	MinReceiptTTL         = 1
+	MaxReceiptTTL         = 30 * 86400
 )
 
 // DefaultParams returns the spec's defaults: tempo 360, κ 32767, bonds
@@ -96,25 +132,36 @@ const (
 // (0.7/0.9, steepness 1000), 256 uids, 128 validator permits, immunity
 // 4096 blocks, activity cutoff 5000, a weights rate limit of 100 blocks, a
 // price in [0.0005, 100] DEAI halving every 360 blocks and ×1.26 per
-// registration, commit-reveal on with a reveal period of one epoch.
+// registration, commit-reveal on with a reveal period of one epoch; for
+// disputes a 1 % audit rate, a 10 % slash of which half goes to the
+// challenger, 720 blocks of jail, a 1 DEAI bond, a committee of 3 voting
+// within 100 blocks, and receipts disputable for a day.
 func DefaultParams() Params {
 	return Params{
-		Tempo:              360,
-		Kappa:              32767,
-		BondsMovingAverage: 900_000,
-		BondsPenalty:       65535,
-		LiquidAlpha:        LiquidAlpha{AlphaLow: 45875, AlphaHigh: 58982, Steepness: 1000},
-		MaxUIDs:            256,
-		MaxValidators:      128,
-		ImmunityPeriod:     4096,
-		ActivityCutoff:     5000,
-		WeightsRateLimit:   100,
-		MinBurn:            500,
-		MaxBurn:            100 * tx.UnitsPerDEAI,
-		BurnHalfLife:       360,
-		BurnIncreaseMult:   1260,
-		CommitReveal:       true,
-		RevealPeriod:       1,
+		Tempo:               360,
+		Kappa:               32767,
+		BondsMovingAverage:  900_000,
+		BondsPenalty:        65535,
+		LiquidAlpha:         LiquidAlpha{AlphaLow: 45875, AlphaHigh: 58982, Steepness: 1000},
+		MaxUIDs:             256,
+		MaxValidators:       128,
+		ImmunityPeriod:      4096,
+		ActivityCutoff:      5000,
+		WeightsRateLimit:    100,
+		MinBurn:             500,
+		MaxBurn:             100 * tx.UnitsPerDEAI,
+		BurnHalfLife:        360,
+		BurnIncreaseMult:    1260,
+		CommitReveal:        true,
+		RevealPeriod:        1,
+		AuditRatePPM:        10_000,
+		SlashBPS:            1000,
+		ChallengerRewardBPS: 5000,
+		JailBlocks:          720,
+		DisputeBond:         1 * tx.UnitsPerDEAI,
+		CommitteeSize:       3,
+		DisputeBlocks:       100,
+		ReceiptTTL:          86400,
 	}
 }
 
@@ -139,6 +186,14 @@ func (p Params) Validate() error {
 		{"burn_half_life", p.BurnHalfLife, MinBurnHalfLife, MaxBurnHalfLife},
 		{"burn_increase_mult", uint64(p.BurnIncreaseMult), MinBurnIncreaseMult, MaxBurnIncreaseMult},
 		{"reveal_period", uint64(p.RevealPeriod), MinRevealPeriod, MaxRevealPeriod},
+		{"audit_rate_ppm", uint64(p.AuditRatePPM), 0, MaxAuditRatePPM},
+		{"slash_bps", uint64(p.SlashBPS), 0, MaxBPS},
+		{"challenger_reward_bps", uint64(p.ChallengerRewardBPS), 0, MaxBPS},
+		{"jail_blocks", p.JailBlocks, 0, MaxJailBlocks},
+		{"dispute_bond", uint64(p.DisputeBond), MinDisputeBond, MaxDisputeBond},
+		{"committee_size", uint64(p.CommitteeSize), MinCommitteeSize, MaxCommitteeSize},
+		{"dispute_blocks", p.DisputeBlocks, MinDisputeBlocks, MaxTempo},
+		{"receipt_ttl", p.ReceiptTTL, MinReceiptTTL, MaxReceiptTTL},
 		{"liquid_alpha.alpha_low", uint64(p.LiquidAlpha.AlphaLow), yuma.MinAlpha, uint64(p.LiquidAlpha.AlphaHigh)},
 		{"liquid_alpha.alpha_high", uint64(p.LiquidAlpha.AlphaHigh), max(yuma.MinAlpha, uint64(p.LiquidAlpha.AlphaLow)), 65535},
 	}
@@ -187,12 +242,55 @@ func (p Params) yuma() yuma.Params {
 	}
 }
 
-// paramsLen is the size of the encoding of Params.
-const paramsLen = 8 + 2 + 8 + 2 + 1 + (1 + 2 + 2 + 2) + 2 + 2 + 8 + 8 + 8 + 8 + 8 + 8 + 4 + 1 + 2
+// paramsLen is the size of the encoding of Params: the base fields, then
+// the dispute fields.
+const (
+	baseParamsLen    = 8 + 2 + 8 + 2 + 1 + (1 + 2 + 2 + 2) + 2 + 2 + 8 + 8 + 8 + 8 + 8 + 8 + 4 + 1 + 2
+	disputeParamsLen = 4 + 2 + 2 + 8 + 8 + 2 + 8 + 8
+	paramsLen        = baseParamsLen + disputeParamsLen
+)
 
 // appendParams appends the canonical encoding of p: every field in
 // declaration order, big-endian, bools as one byte 0 or 1.
 func appendParams(dst []byte, p *Params) []byte {
+	return appendDisputeParams(appendBaseParams(dst, p), p)
+}
+
+// readParams reads what appendParams wrote. A bool byte other than 0 or 1
+// is an error, so the encoding stays canonical.
+func readParams(r *tx.Reader) Params {
+	p := readBaseParams(r)
+	readDisputeParams(r, &p)
+	return p
+}
+
+// appendDisputeParams appends the dispute fields (AuditRatePPM onwards).
+// The Subnet record stores them after its other fields, so that records
+// written before they existed still decode (with the defaults).
+func appendDisputeParams(dst []byte, p *Params) []byte {
+	dst = tx.AppendU32(dst, p.AuditRatePPM)
+	dst = tx.AppendU16(dst, p.SlashBPS)
+	dst = tx.AppendU16(dst, p.ChallengerRewardBPS)
+	dst = tx.AppendU64(dst, p.JailBlocks)
+	dst = tx.AppendU64(dst, uint64(p.DisputeBond))
+	dst = tx.AppendU16(dst, p.CommitteeSize)
+	dst = tx.AppendU64(dst, p.DisputeBlocks)
+	return tx.AppendU64(dst, p.ReceiptTTL)
+}
+
+func readDisputeParams(r *tx.Reader, p *Params) {
+	p.AuditRatePPM = r.U32()
+	p.SlashBPS = r.U16()
+	p.ChallengerRewardBPS = r.U16()
+	p.JailBlocks = r.U64()
+	p.DisputeBond = tx.Amount(r.U64())
+	p.CommitteeSize = r.U16()
+	p.DisputeBlocks = r.U64()
+	p.ReceiptTTL = r.U64()
+}
+
+// appendBaseParams appends the fields up to RevealPeriod.
+func appendBaseParams(dst []byte, p *Params) []byte {
 	dst = tx.AppendU64(dst, p.Tempo)
 	dst = tx.AppendU16(dst, p.Kappa)
 	dst = tx.AppendU64(dst, p.BondsMovingAverage)
@@ -215,9 +313,7 @@ func appendParams(dst []byte, p *Params) []byte {
 	return tx.AppendU16(dst, p.RevealPeriod)
 }
 
-// readParams reads what appendParams wrote. A bool byte other than 0 or 1
-// is an error, so the encoding stays canonical.
-func readParams(r *tx.Reader) Params {
+func readBaseParams(r *tx.Reader) Params {
 	var p Params
 	p.Tempo = r.U64()
 	p.Kappa = r.U16()

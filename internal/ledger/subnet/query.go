@@ -2,6 +2,7 @@ package subnet
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/deai-network/deai/internal/ledger/module"
 	"github.com/deai-network/deai/internal/ledger/state"
@@ -71,8 +72,11 @@ type NeuronInfo struct {
 	ModelDigest     string     `json:"model_digest"` // "" until served
 	Region          string     `json:"region"`
 	ServedAt        uint64     `json:"served_at"`
-	Weights         []Cell     `json:"weights"`
-	Bonds           []Cell     `json:"bonds"`
+	// JailedUntil is the block until which the neuron earns no incentive
+	// after a slash (jailed while the height is below it; 0: never).
+	JailedUntil uint64 `json:"jailed_until"`
+	Weights     []Cell `json:"weights"`
+	Bonds       []Cell `json:"bonds"`
 }
 
 // Metagraph is the answer of /subnet/<netuid>/metagraph.
@@ -112,11 +116,16 @@ type CommitInfo struct {
 //	/subnet/<netuid>/neuron/<hotkey>   NeuronInfo
 //	/subnet/<netuid>/stake/<hotkey>    StakeInfo
 //	/subnet/<netuid>/commits/<hotkey>  []CommitInfo
+//	/subnet/<netuid>/disputes          []Dispute, by id (?state=open|guilty|innocent|inconclusive, ?after=<id>, ?limit=1..1000, default 100)
+//	/subnet/dispute/<id>               Dispute
 func (Module) Query(kv state.KV, path []string) (any, error) {
 	q := store{kv}
 	bad := func() error { return module.Errorf(module.ReasonBadQuery, "unknown subnet query %q", path) }
 	if len(path) == 0 {
 		return nil, bad()
+	}
+	if len(path) >= 2 && strings.HasPrefix(path[1], "disputes") {
+		return q.disputesQuery(path)
 	}
 	switch path[0] {
 	case "list":
@@ -129,6 +138,15 @@ func (Module) Query(kv state.KV, path []string) (any, error) {
 			return nil, bad()
 		}
 		return q.moduleParams()
+	case "dispute":
+		if len(path) != 2 {
+			return nil, bad()
+		}
+		id, err := strconv.ParseUint(path[1], 10, 64)
+		if err != nil || id == 0 {
+			return nil, module.Errorf(module.ReasonBadQuery, "dispute id %q: want a number from 1", path[1])
+		}
+		return q.dispute(id)
 	case "burn":
 		if len(path) != 2 {
 			return nil, bad()
@@ -185,6 +203,38 @@ func (Module) Query(kv state.KV, path []string) (any, error) {
 		}
 	}
 	return nil, bad()
+}
+
+func (q store) disputesQuery(path []string) ([]Dispute, error) {
+	pq, err := module.ParseQuery(path, 100, 1000, "state")
+	if err != nil {
+		return nil, err
+	}
+	if len(pq.Path) != 2 || pq.Path[1] != "disputes" {
+		return nil, module.Errorf(module.ReasonBadQuery, "unknown subnet query %q", path)
+	}
+	netuid, err := parseNetuid(pq.Path[0])
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.subnet(netuid); err != nil {
+		return nil, err
+	}
+	var after uint64
+	if pq.After != "" {
+		if after, err = strconv.ParseUint(pq.After, 10, 64); err != nil {
+			return nil, module.Errorf(module.ReasonBadQuery, "after %q: want a dispute id", pq.After)
+		}
+	}
+	var st *DisputeState
+	if name, ok := pq.Extra["state"]; ok {
+		v, err := ParseDisputeState(name)
+		if err != nil {
+			return nil, module.Wrap(module.ReasonBadQuery, err)
+		}
+		st = &v
+	}
+	return q.disputes(netuid, st, after, pq.Limit)
 }
 
 func parseNetuid(s string) (uint16, error) {
@@ -254,13 +304,17 @@ func (q store) neuronInfo(netuid uint16, n *Neuron) (NeuronInfo, error) {
 	if err != nil {
 		return NeuronInfo{}, err
 	}
+	jail, err := q.jailedUntil(netuid, n.Hotkey)
+	if err != nil {
+		return NeuronInfo{}, err
+	}
 	info := NeuronInfo{
 		Netuid: netuid, UID: n.UID, Hotkey: n.Hotkey, Stake: stake, StakeWeight: n.StakeWeight,
 		Rank: n.Rank, Trust: n.Trust, Consensus: n.Consensus, Incentive: n.Incentive, Dividends: n.Dividends,
 		Emission: n.Emission, ValidatorTrust: n.ValidatorTrust, ValidatorPermit: n.ValidatorPermit,
 		LastUpdate: n.LastUpdate, RegisteredAt: n.RegisteredAt, Active: n.Active,
 		Endpoint: n.Endpoint, ProtocolVersion: n.ProtocolVersion, Region: n.Region, ServedAt: n.ServedAt,
-		Weights: cells(w), Bonds: cells(b),
+		JailedUntil: jail, Weights: cells(w), Bonds: cells(b),
 	}
 	if !n.ModelDigest.IsZero() {
 		info.ModelDigest = n.ModelDigest.String()

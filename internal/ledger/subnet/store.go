@@ -126,11 +126,12 @@ func (s *Subnet) encode() []byte {
 	b = tx.AppendBytes8(b, []byte(s.TaskType))
 	b = appendDigests(b, s.Digests)
 	b = tx.AppendU64(b, s.CreatedAt)
-	b = appendParams(b, &s.Params)
+	b = appendBaseParams(b, &s.Params)
 	b = tx.AppendU16(b, s.N)
 	b = tx.AppendU64(b, uint64(s.Burn))
 	b = tx.AppendU64(b, s.BurnBlock)
-	return tx.AppendU64(b, s.Registrations)
+	b = tx.AppendU64(b, s.Registrations)
+	return appendDisputeParams(b, &s.Params)
 }
 
 func decodeSubnet(netuid uint16, b []byte) (*Subnet, error) {
@@ -141,11 +142,20 @@ func decodeSubnet(netuid uint16, b []byte) (*Subnet, error) {
 	s.TaskType = string(r.Bytes8(MaxTaskTypeLen))
 	s.Digests = readDigests(r)
 	s.CreatedAt = r.U64()
-	s.Params = readParams(r)
+	s.Params = readBaseParams(r)
 	s.N = r.U16()
 	s.Burn = tx.Amount(r.U64())
 	s.BurnBlock = r.U64()
 	s.Registrations = r.U64()
+	if r.Err() == nil && r.Len() == 0 {
+		// Written before the dispute params existed: they take the defaults.
+		d := DefaultParams()
+		s.Params.AuditRatePPM, s.Params.SlashBPS, s.Params.ChallengerRewardBPS = d.AuditRatePPM, d.SlashBPS, d.ChallengerRewardBPS
+		s.Params.JailBlocks, s.Params.DisputeBond, s.Params.CommitteeSize = d.JailBlocks, d.DisputeBond, d.CommitteeSize
+		s.Params.DisputeBlocks, s.Params.ReceiptTTL = d.DisputeBlocks, d.ReceiptTTL
+	} else {
+		readDisputeParams(r, &s.Params)
+	}
 	if err := r.Done(); err != nil {
 		return nil, module.Errorf(module.ReasonInternal, "decode subnet %d: %v", netuid, err)
 	}

@@ -380,6 +380,14 @@ func writeParams(w io.Writer, p subnet.Params) error {
 		{"burn_increase_mult", fmt.Sprintf("%d (×%.3f)", p.BurnIncreaseMult, float64(p.BurnIncreaseMult)/1000)},
 		{"commit_reveal", strconv.FormatBool(p.CommitReveal)},
 		{"reveal_period", strconv.Itoa(int(p.RevealPeriod))},
+		{"audit_rate_ppm", strconv.FormatUint(uint64(p.AuditRatePPM), 10)},
+		{"slash_bps", strconv.Itoa(int(p.SlashBPS))},
+		{"challenger_reward_bps", strconv.Itoa(int(p.ChallengerRewardBPS))},
+		{"jail_blocks", strconv.FormatUint(p.JailBlocks, 10)},
+		{"dispute_bond", p.DisputeBond.DEAI()},
+		{"committee_size", strconv.Itoa(int(p.CommitteeSize))},
+		{"dispute_blocks", strconv.FormatUint(p.DisputeBlocks, 10)},
+		{"receipt_ttl", strconv.FormatUint(p.ReceiptTTL, 10) + "s"},
 	}
 	fmt.Fprintln(tw, "  params")
 	for _, r := range rows {
@@ -753,7 +761,7 @@ func newSubnetParamsCmd(env *Env) *cobra.Command {
 func newSubnetParamsSetCmd(env *Env) *cobra.Command {
 	var f subnetTxFlags
 	var v subnet.Params
-	var minBurn, maxBurn string
+	var minBurn, maxBurn, disputeBond string
 	cmd := &cobra.Command{
 		Use:   "set NETUID",
 		Short: "Change a subnet's hyperparameters (owner only); flags not given keep their value",
@@ -762,11 +770,18 @@ keep their current value. Bounds: tempo %d..%d, kappa ≥ %d, bonds_moving_avera
 ≤ %d, max_uids %d..%d, max_validators 1..max_uids, immunity_period ≤ %d,
 activity_cutoff tempo..%d, weights_rate_limit ≤ %d, min_burn 1udeai..max_burn,
 max_burn ≤ %s, burn_half_life %d..%d, burn_increase_mult %d..%d (thousandths),
-reveal_period %d..%d, alpha_low/alpha_high ≥ %d (changeable while liquid alpha is on).`,
+reveal_period %d..%d, alpha_low/alpha_high ≥ %d (changeable while liquid alpha is on);
+disputes: audit_rate_ppm ≤ %d, slash_bps and challenger_reward_bps ≤ %d,
+jail_blocks ≤ %d, dispute_bond 1udeai..%s, committee_size %d..%d,
+dispute_blocks %d..%d (a dispute votes for min(dispute_blocks, tempo) blocks),
+receipt_ttl %d..%d seconds.`,
 			subnet.MinTempo, subnet.MaxTempo, subnet.MinKappa, subnet.MaxBondsMovingAverage, subnet.MinMaxUIDs, subnet.MaxMaxUIDs,
 			subnet.MaxImmunityPeriod, subnet.MaxActivityCutoff, subnet.MaxWeightsRateLimit, tx.Amount(subnet.MaxMaxBurn).DEAI(),
 			subnet.MinBurnHalfLife, subnet.MaxBurnHalfLife, subnet.MinBurnIncreaseMult, subnet.MaxBurnIncreaseMult,
-			subnet.MinRevealPeriod, subnet.MaxRevealPeriod, yuma.MinAlpha),
+			subnet.MinRevealPeriod, subnet.MaxRevealPeriod, yuma.MinAlpha,
+			subnet.MaxAuditRatePPM, subnet.MaxBPS, subnet.MaxJailBlocks, tx.Amount(subnet.MaxDisputeBond).DEAI(),
+			subnet.MinCommitteeSize, subnet.MaxCommitteeSize, subnet.MinDisputeBlocks, subnet.MaxTempo,
+			subnet.MinReceiptTTL, subnet.MaxReceiptTTL),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			netuid, err := parseNetuid(args[0])
@@ -783,6 +798,12 @@ reveal_period %d..%d, alpha_low/alpha_high ≥ %d (changeable while liquid alpha
 			if fl.Changed("max-burn") {
 				if xb, err = tx.ParseAmount(maxBurn); err != nil {
 					return fmt.Errorf("--max-burn: %w", err)
+				}
+			}
+			var bond tx.Amount
+			if fl.Changed("dispute-bond") {
+				if bond, err = tx.ParseAmount(disputeBond); err != nil {
+					return fmt.Errorf("--dispute-bond: %w", err)
 				}
 			}
 			return env.subnetTx(cmd, &f, netuid, func(ctx context.Context, cl chain.Client, from tx.Address) (tx.Msg, error) {
@@ -817,6 +838,14 @@ reveal_period %d..%d, alpha_low/alpha_high ≥ %d (changeable while liquid alpha
 				set("burn-increase-mult", func() { p.BurnIncreaseMult = v.BurnIncreaseMult })
 				set("commit-reveal", func() { p.CommitReveal = v.CommitReveal })
 				set("reveal-period", func() { p.RevealPeriod = v.RevealPeriod })
+				set("audit-rate-ppm", func() { p.AuditRatePPM = v.AuditRatePPM })
+				set("slash-bps", func() { p.SlashBPS = v.SlashBPS })
+				set("challenger-reward-bps", func() { p.ChallengerRewardBPS = v.ChallengerRewardBPS })
+				set("jail-blocks", func() { p.JailBlocks = v.JailBlocks })
+				set("dispute-bond", func() { p.DisputeBond = bond })
+				set("committee-size", func() { p.CommitteeSize = v.CommitteeSize })
+				set("dispute-blocks", func() { p.DisputeBlocks = v.DisputeBlocks })
+				set("receipt-ttl", func() { p.ReceiptTTL = v.ReceiptTTL })
 				if changed == 0 {
 					return nil, errors.New("no parameter flag given: nothing to change (see --help)")
 				}
@@ -853,6 +882,14 @@ reveal_period %d..%d, alpha_low/alpha_high ≥ %d (changeable while liquid alpha
 	fs.Uint32Var(&v.BurnIncreaseMult, "burn-increase-mult", 0, fmt.Sprintf("price multiplier per registration, in thousandths (new subnets: %v)", d.BurnIncreaseMult))
 	fs.BoolVar(&v.CommitReveal, "commit-reveal", false, fmt.Sprintf("validators commit weights and reveal them reveal-period epochs later (new subnets: %v)", d.CommitReveal))
 	fs.Uint16Var(&v.RevealPeriod, "reveal-period", 0, fmt.Sprintf("epochs between a commit and its reveal (new subnets: %v)", d.RevealPeriod))
+	fs.Uint32Var(&v.AuditRatePPM, "audit-rate-ppm", 0, fmt.Sprintf("spot-check probability of an answer, in ppm (new subnets: %v)", d.AuditRatePPM))
+	fs.Uint16Var(&v.SlashBPS, "slash-bps", 0, fmt.Sprintf("share of a guilty miner's stake slashed, in basis points (new subnets: %v)", d.SlashBPS))
+	fs.Uint16Var(&v.ChallengerRewardBPS, "challenger-reward-bps", 0, fmt.Sprintf("challenger's share of a slash, in basis points; the rest is burned (new subnets: %v)", d.ChallengerRewardBPS))
+	fs.Uint64Var(&v.JailBlocks, "jail-blocks", 0, fmt.Sprintf("blocks a slashed miner earns no incentive (new subnets: %v)", d.JailBlocks))
+	fs.StringVar(&disputeBond, "dispute-bond", "", fmt.Sprintf("least bond of a dispute (new subnets: %v)", d.DisputeBond.DEAI()))
+	fs.Uint16Var(&v.CommitteeSize, "committee-size", 0, fmt.Sprintf("validators drawn to judge a dispute (new subnets: %v)", d.CommitteeSize))
+	fs.Uint64Var(&v.DisputeBlocks, "dispute-blocks", 0, fmt.Sprintf("voting window of a dispute, at most tempo in effect (new subnets: %v)", d.DisputeBlocks))
+	fs.Uint64Var(&v.ReceiptTTL, "receipt-ttl", 0, fmt.Sprintf("seconds a receipt stays disputable (new subnets: %v)", d.ReceiptTTL))
 	return cmd
 }
 

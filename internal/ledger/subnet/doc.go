@@ -89,6 +89,56 @@
 // (the commit's epoch counter + reveal_period). A reveal that matches no
 // commit is rejected; one that is too early is rejected as rate-limited.
 //
+// # Disputes and slashing
+//
+// The module is the on-chain half of proof of useful work. Validators
+// spot-check miners off chain with probability p = audit_rate_ppm/10⁶ per
+// answer; cheating (skipping the work of cost C to answer garbage) does not
+// pay while p·(R + S) > C, R the miner's reward per answer and S what it
+// loses when caught (see ../shared/specs/verification.md §0 and §1, Proof
+// of Sampling). S is the slash below; the owner should set slash_bps and
+// audit_rate_ppm so that the inequality holds for the subnet's jobs.
+//
+// A challenger (any account but the miner) opens a dispute with
+// MsgOpenDispute: the miner's signed wire.Receipt, the request body it
+// answered (its sha256 must be the receipt's request hash) and a bond of at
+// least dispute_bond, moved with bank.Transfer into DisputeAccount (nobody
+// holds its key; its balance always equals the bonds of the open disputes).
+// The receipt must verify, be for the subnet, name a registered neuron, be
+// at most receipt_ttl seconds older than the block time and at most
+// MaxFutureReceiptMs newer, and not be disputed already (a receipt is
+// identified by ReceiptHash: sha256 of its signed bytes, without the
+// signature). The committee is committee_size distinct neurons holding a
+// validator permit and stake (never the miner or the challenger), drawn
+// without replacement with probability proportional to stake from the
+// beacon CommitteeSeed(block hash, dispute id, receipt hash), which the
+// challenger cannot know when it signs. Members re-execute the request off
+// chain and vote with MsgDisputeVote until the deadline, opened_at +
+// min(dispute_blocks, tempo). The dispute resolves as soon as the outcome
+// is decided, for a committee of n:
+//
+//   - guilty when more than n/2 vote guilty: floor(T·slash_bps/10⁴) of the
+//     stake T on the miner's hotkey is slashed from its stakers pro rata
+//     (each loses floor(t·slashed/T); the few units left over come one each
+//     from the stakers in ascending address order), the challenger gets its
+//     bond back plus floor(slashed·challenger_reward_bps/10⁴), the rest is
+//     burned, and the miner is jailed for jail_blocks;
+//   - innocent when at least n − n/2 vote innocent: the bond is shared
+//     equally by the members who voted innocent (the remainder is burned);
+//   - inconclusive otherwise, in the first EndBlock after the deadline: the
+//     bond goes back to the challenger.
+//
+// MsgEquivocation proves cheating without a committee: two receipts one
+// miner signed for the same subnet and request hash with different token
+// digests (the built-in engine is deterministic, and the request carries
+// the seed), both within receipt_ttl. The miner is slashed and jailed at
+// once as for a guilty dispute, the reporter taking the challenger's
+// reward; each (miner, request hash) is slashable once.
+//
+// A jailed neuron (jailed_until above the height) earns no incentive: each
+// epoch drops every validator's weight on it before yuma runs. Its stake,
+// registration and any validator dividends stay.
+//
 // # Choices where the spec leaves room
 //
 //   - Tempo may be as short as MinTempo (10) blocks, not the spec's 360:

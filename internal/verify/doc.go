@@ -19,6 +19,20 @@
 //     one with the beacon of the next block, re-executes the drawn ones
 //     and opens a dispute for a mismatch; Voter re-executes the disputes
 //     of the committees it sits on and votes.
+//   - Commit and CheckCommitment are the tolerant check for backends that
+//     are not bit-identical to the reference (vLLM, llama.cpp, other GPUs
+//     or precisions), after TOPLOC: the miner commits to the top-k (k=32)
+//     logits by magnitude, indices and bf16 values, after the prompt,
+//     every 32 generated tokens and at the end (the engine exposes logits,
+//     not TOPLOC's last hidden state); the verifier recomputes them in one
+//     chunked prefill over prompt + output (internal/infer) and accepts a
+//     point when ≥ 75 % of the committed indices are in its top-k, ≥ 70 %
+//     of k agree in sign and exponent (TOPLOC's 90 of 128) and the
+//     mantissa differences have mean ≤ 10 and median ≤ 8 bf16 ulps.
+//     Commitments encode canonically (≈ 6 B per token) with a sha256
+//     Digest to bind; Finished refuses an answer cut short, which the
+//     check alone would pass. It checks the activations given the tokens,
+//     not that the tokens were sampled from them.
 //
 // verify depends on wire, tx, ledger and chain; it imports no other
 // service (internal/node hands it the reference engine).

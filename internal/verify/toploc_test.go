@@ -697,3 +697,36 @@ func generate64(b *testing.B, m *infer.Model, prompt []int) {
 		}
 	}
 }
+
+// TestToplocRates15M repeats the honest and substitution cases at a
+// realistic vocabulary (32,000 logits to take the top-k of) on the 15M
+// Synth shape, with fewer answers.
+func TestToplocRates15M(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: generates with a 15M model")
+	}
+	ref := synthModel(t, "15M", "f32", 1)
+	rng := rand.New(rand.NewPCG(3, 4))
+	fin := func(j job, out []int) bool {
+		ok, _ := verify.Finished(len(j.prompt), out, j.maxTokens, ref.ContextLength(), ref.Tokenizer().IsEOG)
+		return ok
+	}
+	honest, subst := &rate{kind: "honest 15M q8_0"}, &rate{kind: "(a) 15M of another seed"}
+	for _, tc := range []struct {
+		r    *rate
+		seed uint64
+	}{{honest, 1}, {subst, 2}} {
+		m := synthModel(t, "15M", "q8_0", tc.seed)
+		for range 20 {
+			j := randomJob(rng, ref.VocabSize())
+			j.maxTokens = 1 + rng.IntN(40)
+			out := answer(t, m, j.prompt, j.maxTokens, j.sp)
+			tc.r.add(check(t, ref, j.prompt, out, commit(t, m, j.prompt, out)), fin(j, out))
+		}
+	}
+	t.Log(honest)
+	t.Log(subst)
+	if honest.accepted != honest.n || subst.accepted != 0 {
+		t.Errorf("15M: %d of %d honest answers accepted, %d of %d substituted", honest.accepted, honest.n, subst.accepted, subst.n)
+	}
+}

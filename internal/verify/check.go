@@ -29,6 +29,9 @@ type Result struct {
 	Elapsed          time.Duration
 }
 
+// ErrBusy: the reference engine was at capacity; try again.
+var ErrBusy = errors.New("reference engine busy")
+
 // ErrNotVerifiable: the request is of a kind re-execution does not check
 // (embeddings, or not an inference request at all).
 var ErrNotVerifiable = errors.New("request cannot be verified by re-execution")
@@ -78,7 +81,11 @@ func Reexecute(ctx context.Context, ref http.Handler, body []byte) (Result, erro
 	ref.ServeHTTP(rec, req)
 	res := Result{Elapsed: time.Since(start), TokensDigest: rec.header.Get(HeaderTokensDigest), ModelDigest: rec.header.Get(HeaderModelDigest)}
 	if s := rec.statusOr200(); s != http.StatusOK {
-		return res, fmt.Errorf("re-execute: the reference answered %d: %.200s", s, rec.body.String())
+		err := fmt.Errorf("re-execute: the reference answered %d: %.200s", s, rec.body.String())
+		if s == http.StatusServiceUnavailable || s == http.StatusTooManyRequests {
+			err = fmt.Errorf("%w: %w", ErrBusy, err)
+		}
+		return res, err
 	}
 	var usage struct {
 		Usage struct {
@@ -151,6 +158,14 @@ func Check(ctx context.Context, r *wire.Receipt, o CheckOptions) (Verdict, error
 		return v, nil
 	}
 	got, err := Reexecute(ctx, o.Reference, o.Request)
+	for wait := 20 * time.Millisecond; errors.Is(err, ErrBusy) && wait < 3*time.Second; wait *= 2 {
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(wait):
+		}
+		got, err = Reexecute(ctx, o.Reference, o.Request)
+	}
 	if err != nil {
 		return v, err
 	}

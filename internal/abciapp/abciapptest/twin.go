@@ -7,6 +7,7 @@ package abciapptest
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
 
@@ -27,11 +28,27 @@ type Account interface{ Address() tx.Address }
 // chaintest's Immediate mode; it is closed when tb ends.
 func Twin(tb testing.TB, modules []ledger.Module, funded ...Account) *chaintest.Client {
 	tb.Helper()
+	return New(tb, Options{Modules: modules, Funded: funded})
+}
+
+// Options configure New.
+type Options struct {
+	Modules []ledger.Module
+	Funded  []Account // each holds Balance at genesis
+	// Now gives each block's time (default: chaintest's deterministic
+	// clock, genesis + height × its block step). Tests that check
+	// wall-clock signatures, such as miners' receipts, pass time.Now.
+	Now func() time.Time
+}
+
+// New is Twin with every option.
+func New(tb testing.TB, o Options) *chaintest.Client {
+	tb.Helper()
 	g := ledger.DefaultGenesis(chaintest.DefaultChainID)
-	for _, a := range funded {
+	for _, a := range o.Funded {
 		g.Accounts = append(g.Accounts, ledger.GenesisAccount{Address: a.Address(), Balance: Balance})
 	}
-	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: modules})
+	app, err := abciapp.New(abciapp.Options{DB: dbm.NewMemDB(), Modules: o.Modules})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -39,7 +56,11 @@ func Twin(tb testing.TB, modules []ledger.Module, funded ...Account) *chaintest.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := chaintest.New(tb.Context(), chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate})
+	co := chaintest.Options{App: app, AppState: state, Mode: chaintest.Immediate, Now: o.Now}
+	if o.Now != nil {
+		co.GenesisTime = o.Now()
+	}
+	c, err := chaintest.New(tb.Context(), co)
 	if err != nil {
 		tb.Fatal(err)
 	}

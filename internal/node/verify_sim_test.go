@@ -411,4 +411,3 @@ func TestProofOfUsefulWork(t *testing.T) {
 		}
 	}
 }
-

@@ -87,7 +87,7 @@ func RateFromChain(c chain.Client, netuid uint16, ttl time.Duration) func() uint
 // VoterOptions configure a Voter.
 type VoterOptions struct {
 	Chain     chain.Client
-	Key       account.Key  // a validator hotkey of the subnet
+	Key       account.Key // a validator hotkey of the subnet
 	Netuid    uint16
 	Reference http.Handler // the reference engine
 	// PollInterval is how often open disputes are read (default 1s).

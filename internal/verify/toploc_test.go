@@ -22,30 +22,30 @@ import (
 
 const toplocModel = "../../../shared/models/stories260K.gguf"
 
-// synthModels caches the random-weight models the TOPLOC tests share.
-var synthModels struct {
+// toplocSynthModels caches the random-weight models the TOPLOC tests share.
+var toplocSynthModels struct {
 	sync.Mutex
 	dir string
 	m   map[string]*infer.Model
 }
 
-// synthModel returns the Synth model of shape, weight type and seed.
-func synthModel(tb testing.TB, shape, typ string, seed uint64) *infer.Model {
+// toplocSynthModel returns the Synth model of shape, weight type and seed.
+func toplocSynthModel(tb testing.TB, shape, typ string, seed uint64) *infer.Model {
 	tb.Helper()
-	synthModels.Lock()
-	defer synthModels.Unlock()
+	toplocSynthModels.Lock()
+	defer toplocSynthModels.Unlock()
 	key := shape + "-" + typ + "-" + strconv.FormatUint(seed, 10)
-	if m, ok := synthModels.m[key]; ok {
+	if m, ok := toplocSynthModels.m[key]; ok {
 		return m
 	}
-	if synthModels.m == nil {
+	if toplocSynthModels.m == nil {
 		dir, err := os.MkdirTemp("", "toploc-")
 		if err != nil {
 			tb.Fatal(err)
 		}
-		synthModels.dir, synthModels.m = dir, map[string]*infer.Model{}
+		toplocSynthModels.dir, toplocSynthModels.m = dir, map[string]*infer.Model{}
 	}
-	path := filepath.Join(synthModels.dir, key+".gguf")
+	path := filepath.Join(toplocSynthModels.dir, key+".gguf")
 	var buf bytes.Buffer
 	if err := infer.Synth(&buf, infer.SynthOptions{Shape: shape, Type: typ, Seed: seed}); err != nil {
 		tb.Fatal(err)
@@ -57,11 +57,11 @@ func synthModel(tb testing.TB, shape, typ string, seed uint64) *infer.Model {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	synthModels.m[key] = m
+	toplocSynthModels.m[key] = m
 	return m
 }
 
-func loadModel(tb testing.TB, path string, threads int) *infer.Model {
+func toplocLoadModel(tb testing.TB, path string, threads int) *infer.Model {
 	tb.Helper()
 	m, err := infer.Load(path, infer.Options{Threads: threads})
 	if err != nil {
@@ -71,9 +71,9 @@ func loadModel(tb testing.TB, path string, threads int) *infer.Model {
 	return m
 }
 
-// answer generates up to maxTokens tokens after prompt; the output ends
+// toplocAnswer generates up to maxTokens tokens after prompt; the output ends
 // with the end-of-generation token when the model produced one.
-func answer(tb testing.TB, m *infer.Model, prompt []int, maxTokens int, sp sample.Params) []int {
+func toplocAnswer(tb testing.TB, m *infer.Model, prompt []int, maxTokens int, sp sample.Params) []int {
 	tb.Helper()
 	s := m.NewSession()
 	defer s.Close()
@@ -97,7 +97,7 @@ func answer(tb testing.TB, m *infer.Model, prompt []int, maxTokens int, sp sampl
 	return out
 }
 
-func commit(tb testing.TB, m *infer.Model, prompt, output []int) verify.Commitment {
+func toplocCommit(tb testing.TB, m *infer.Model, prompt, output []int) verify.Commitment {
 	tb.Helper()
 	c, err := verify.Commit(context.Background(), m, prompt, output, verify.Params{})
 	if err != nil {
@@ -106,7 +106,7 @@ func commit(tb testing.TB, m *infer.Model, prompt, output []int) verify.Commitme
 	return c
 }
 
-func check(tb testing.TB, m *infer.Model, prompt, output []int, c verify.Commitment) verify.Report {
+func toplocCheck(tb testing.TB, m *infer.Model, prompt, output []int, c verify.Commitment) verify.Report {
 	tb.Helper()
 	rep, err := verify.CheckCommitment(context.Background(), m, prompt, output, c, verify.DefaultThresholds())
 	if err != nil {
@@ -115,15 +115,15 @@ func check(tb testing.TB, m *infer.Model, prompt, output []int, c verify.Commitm
 	return rep
 }
 
-// job is one request: a random prompt, a length limit and a sampler.
-type job struct {
+// toplocJob is one request: a random prompt, a length limit and a sampler.
+type toplocJob struct {
 	prompt    []int
 	maxTokens int
 	sp        sample.Params
 }
 
-func randomJob(rng *rand.Rand, vocab int) job {
-	j := job{prompt: make([]int, 1+rng.IntN(16)), maxTokens: 1 + rng.IntN(96)}
+func toplocRandomJob(rng *rand.Rand, vocab int) toplocJob {
+	j := toplocJob{prompt: make([]int, 1+rng.IntN(16)), maxTokens: 1 + rng.IntN(96)}
 	for i := range j.prompt {
 		j.prompt[i] = rng.IntN(vocab)
 	}
@@ -133,8 +133,8 @@ func randomJob(rng *rand.Rand, vocab int) job {
 	return j
 }
 
-// rate counts answers of one kind and how many the verifier accepted.
-type rate struct {
+// toplocRate counts answers of one kind and how many the verifier accepted.
+type toplocRate struct {
 	kind             string
 	n, accepted      int
 	reasons          map[string]int
@@ -145,7 +145,7 @@ type rate struct {
 	maxMean, maxMed float64
 }
 
-func (r *rate) add(rep verify.Report, finished bool) {
+func (r *toplocRate) add(rep verify.Report, finished bool) {
 	r.n++
 	if rep.Accept && finished {
 		r.accepted++
@@ -177,7 +177,7 @@ func (r *rate) add(rep verify.Report, finished bool) {
 	}
 }
 
-func (r *rate) String() string {
+func (r *toplocRate) String() string {
 	return fmt.Sprintf("%-34s %4d answers, %4d accepted (%5.1f%%); points: min overlap %2d (best answer's worst %2d), min exp %2d, max mant mean %5.2f, median %4.1f; rejected by %v",
 		r.kind, r.n, r.accepted, 100*float64(r.accepted)/float64(max(r.n, 1)), r.minOverlap, r.bestWorst, r.minE, r.maxMean, r.maxMed, r.reasons)
 }
@@ -188,22 +188,22 @@ func (r *rate) String() string {
 func TestToplocRates(t *testing.T) {
 	const perModel = 100
 	start := time.Now()
-	ref := synthModel(t, "tiny", "f32", 1)
+	ref := toplocSynthModel(t, "tiny", "f32", 1)
 	vocab := ref.VocabSize()
-	fin := func(j job, out []int) bool {
+	fin := func(j toplocJob, out []int) bool {
 		ok, _ := verify.Finished(len(j.prompt), out, j.maxTokens, ref.ContextLength(), ref.Tokenizer().IsEOG)
 		return ok
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 
-	type honestAnswer struct {
-		j   job
+	type toplocHonestAnswer struct {
+		j   toplocJob
 		out []int
 		c   verify.Commitment
 	}
-	var honest []honestAnswer
-	var rates []*rate
-	newRate := func(kind string) *rate { r := &rate{kind: kind}; rates = append(rates, r); return r }
+	var honest []toplocHonestAnswer
+	var rates []*toplocRate
+	newRate := func(kind string) *toplocRate { r := &toplocRate{kind: kind}; rates = append(rates, r); return r }
 
 	// Honest: the same weights (seed 1) in other precisions answer and
 	// commit; the f32 verifier checks.
@@ -215,14 +215,14 @@ func TestToplocRates(t *testing.T) {
 	}{{"f32", 40}, {"f16", 40}, {"bf16", 40}, {"q8_0", 200}} {
 		typ := tc.typ
 		r := newRate("honest tiny " + typ)
-		m := synthModel(t, "tiny", typ, 1)
+		m := toplocSynthModel(t, "tiny", typ, 1)
 		for range tc.n {
-			j := randomJob(rng, vocab)
-			out := answer(t, m, j.prompt, j.maxTokens, j.sp)
-			c := commit(t, m, j.prompt, out)
-			r.add(check(t, ref, j.prompt, out, c), fin(j, out))
+			j := toplocRandomJob(rng, vocab)
+			out := toplocAnswer(t, m, j.prompt, j.maxTokens, j.sp)
+			c := toplocCommit(t, m, j.prompt, out)
+			r.add(toplocCheck(t, ref, j.prompt, out, c), fin(j, out))
 			if typ != "f32" {
-				honest = append(honest, honestAnswer{j, out, c})
+				honest = append(honest, toplocHonestAnswer{j, out, c})
 			}
 		}
 	}
@@ -230,11 +230,11 @@ func TestToplocRates(t *testing.T) {
 	// model than the one pinned.
 	q4 := newRate("q4_0 of the same weights (info)")
 	{
-		m := synthModel(t, "tiny", "q4_0", 1)
+		m := toplocSynthModel(t, "tiny", "q4_0", 1)
 		for range perModel / 2 {
-			j := randomJob(rng, vocab)
-			out := answer(t, m, j.prompt, j.maxTokens, j.sp)
-			q4.add(check(t, ref, j.prompt, out, commit(t, m, j.prompt, out)), fin(j, out))
+			j := toplocRandomJob(rng, vocab)
+			out := toplocAnswer(t, m, j.prompt, j.maxTokens, j.sp)
+			q4.add(toplocCheck(t, ref, j.prompt, out, toplocCommit(t, m, j.prompt, out)), fin(j, out))
 		}
 	}
 
@@ -242,22 +242,22 @@ func TestToplocRates(t *testing.T) {
 	// (its 512-token vocabulary fits in tiny's), answers and commits with
 	// its own model.
 	subst := newRate("(a) substituted model")
-	small := loadModel(t, toplocModel, 1)
+	small := toplocLoadModel(t, toplocModel, 1)
 	for i := range perModel {
 		var m *infer.Model
 		switch i % 4 {
 		case 0:
-			m = synthModel(t, "tiny", "f32", 2)
+			m = toplocSynthModel(t, "tiny", "f32", 2)
 		case 1:
-			m = synthModel(t, "tiny", "q8_0", 3)
+			m = toplocSynthModel(t, "tiny", "q8_0", 3)
 		case 2:
-			m = synthModel(t, "tiny", "f16", 4)
+			m = toplocSynthModel(t, "tiny", "f16", 4)
 		default:
 			m = small
 		}
-		j := randomJob(rng, min(vocab, m.VocabSize()))
-		out := answer(t, m, j.prompt, j.maxTokens, j.sp)
-		subst.add(check(t, ref, j.prompt, out, commit(t, m, j.prompt, out)), fin(j, out))
+		j := toplocRandomJob(rng, min(vocab, m.VocabSize()))
+		out := toplocAnswer(t, m, j.prompt, j.maxTokens, j.sp)
+		subst.add(toplocCheck(t, ref, j.prompt, out, toplocCommit(t, m, j.prompt, out)), fin(j, out))
 	}
 
 	// (b) Random text: random tokens sent with the honest commitment of
@@ -270,15 +270,15 @@ func TestToplocRates(t *testing.T) {
 			out[k] = rng.IntN(vocab)
 		}
 		if i%2 == 0 {
-			randHonest.add(check(t, ref, h.j.prompt, out, h.c), fin(h.j, out))
+			randHonest.add(toplocCheck(t, ref, h.j.prompt, out, h.c), fin(h.j, out))
 			continue
 		}
 		c := h.c
 		c.Points = make([]verify.Point, len(h.c.Points))
 		for p := range c.Points {
-			c.Points[p] = fabricatedPoint(rng, c.TopK, vocab)
+			c.Points[p] = toplocFabricatedPoint(rng, c.TopK, vocab)
 		}
-		randFab.add(check(t, ref, h.j.prompt, out, c), fin(h.j, out))
+		randFab.add(toplocCheck(t, ref, h.j.prompt, out, c), fin(h.j, out))
 	}
 
 	// (c) Tampered commitments of honest answers: one point's mantissas
@@ -300,13 +300,13 @@ func TestToplocRates(t *testing.T) {
 				pt.Value[k] += 1 << 7
 			}
 		case 2:
-			pt = halfReplaced(rng, pt, vocab)
+			pt = toplocHalfReplaced(rng, pt, vocab)
 		default:
 			o := honest[rng.IntN(len(honest))]
 			pt = o.c.Points[rng.IntN(len(o.c.Points))]
 		}
 		c.Points[p] = pt
-		tamper.add(check(t, ref, h.j.prompt, h.out, c), fin(h.j, h.out))
+		tamper.add(toplocCheck(t, ref, h.j.prompt, h.out, c), fin(h.j, h.out))
 	}
 
 	// (d) Truncated: an honest prefix with its own honest commitment; the
@@ -323,8 +323,8 @@ func TestToplocRates(t *testing.T) {
 		if ref.Tokenizer().IsEOG(out[len(out)-1]) {
 			continue
 		}
-		m := synthModel(t, "tiny", "q8_0", 1)
-		trunc.add(check(t, ref, h.j.prompt, out, commit(t, m, h.j.prompt, out)), fin(h.j, out))
+		m := toplocSynthModel(t, "tiny", "q8_0", 1)
+		trunc.add(toplocCheck(t, ref, h.j.prompt, out, toplocCommit(t, m, h.j.prompt, out)), fin(h.j, out))
 	}
 
 	// Not asserted: the weak spots of checking activations given the
@@ -333,35 +333,35 @@ func TestToplocRates(t *testing.T) {
 	// may one edited token, which moves the chunk-end logits little.
 	randGenuine := newRate("random text, genuine commitment (info)")
 	edited := newRate("one token edited (info)")
-	m8 := synthModel(t, "tiny", "q8_0", 1)
+	m8 := toplocSynthModel(t, "tiny", "q8_0", 1)
 	for i, h := range honest[len(honest)-perModel/2:] {
 		out := append([]int(nil), h.out...)
 		if i%2 == 0 {
 			for k := range out {
 				out[k] = rng.IntN(vocab)
 			}
-			randGenuine.add(check(t, ref, h.j.prompt, out, commit(t, m8, h.j.prompt, out)), fin(h.j, out))
+			randGenuine.add(toplocCheck(t, ref, h.j.prompt, out, toplocCommit(t, m8, h.j.prompt, out)), fin(h.j, out))
 			continue
 		}
 		k := rng.IntN(len(out))
 		out[k] = (out[k] + 1 + rng.IntN(vocab-1)) % vocab
-		edited.add(check(t, ref, h.j.prompt, out, h.c), fin(h.j, out))
+		edited.add(toplocCheck(t, ref, h.j.prompt, out, h.c), fin(h.j, out))
 	}
 
 	// The built-in engine is bit-exact across thread counts: stories260K
 	// commitments from 1 and 2 threads are the same bytes.
 	exact := newRate("stories260K 2 threads vs 1 (exact)")
 	{
-		m1, m2 := small, loadModel(t, toplocModel, 2)
+		m1, m2 := small, toplocLoadModel(t, toplocModel, 2)
 		for i := range 40 {
-			j := randomJob(rng, m1.VocabSize())
+			j := toplocRandomJob(rng, m1.VocabSize())
 			j.prompt = m1.Tokenizer().Encode([]string{"Once upon a time", "The dog", "Lily and Tom went", "One day"}[i%4], true)
-			out := answer(t, m2, j.prompt, j.maxTokens, j.sp)
-			c := commit(t, m2, j.prompt, out)
-			if c.Digest() != commit(t, m1, j.prompt, out).Digest() {
+			out := toplocAnswer(t, m2, j.prompt, j.maxTokens, j.sp)
+			c := toplocCommit(t, m2, j.prompt, out)
+			if c.Digest() != toplocCommit(t, m1, j.prompt, out).Digest() {
 				t.Errorf("stories260K: the commitment differs between 1 and 2 threads")
 			}
-			rep := check(t, m1, j.prompt, out, c)
+			rep := toplocCheck(t, m1, j.prompt, out, c)
 			for _, p := range rep.Points {
 				if p.Overlap != c.TopK || p.ExpMatches != c.TopK || p.MantMean != 0 {
 					t.Errorf("stories260K at %d: %+v, want an exact match", p.Pos, p)
@@ -399,7 +399,7 @@ func TestToplocRates(t *testing.T) {
 		hn-ha, hn, da, dn, float64(bytesOut)/float64(tokens), verify.DefaultTopK, verify.DefaultChunkSize, time.Since(start).Round(time.Millisecond))
 }
 
-func fabricatedPoint(rng *rand.Rand, k, vocab int) verify.Point {
+func toplocFabricatedPoint(rng *rand.Rand, k, vocab int) verify.Point {
 	idx := rng.Perm(vocab)[:k]
 	pt := verify.Point{Index: make([]uint32, k), Value: make([]uint16, k)}
 	for j := range pt.Index {
@@ -409,12 +409,12 @@ func fabricatedPoint(rng *rand.Rand, k, vocab int) verify.Point {
 			pt.Value[j] |= 0x8000
 		}
 	}
-	sortPoint(pt)
+	toplocSortPoint(pt)
 	return pt
 }
 
-// halfReplaced replaces every other index of pt by one outside it.
-func halfReplaced(rng *rand.Rand, pt verify.Point, vocab int) verify.Point {
+// toplocHalfReplaced replaces every other index of pt by one outside it.
+func toplocHalfReplaced(rng *rand.Rand, pt verify.Point, vocab int) verify.Point {
 	in := map[uint32]bool{}
 	for _, i := range pt.Index {
 		in[i] = true
@@ -428,11 +428,11 @@ func halfReplaced(rng *rand.Rand, pt verify.Point, vocab int) verify.Point {
 			}
 		}
 	}
-	sortPoint(pt)
+	toplocSortPoint(pt)
 	return pt
 }
 
-func sortPoint(pt verify.Point) {
+func toplocSortPoint(pt verify.Point) {
 	for a := 1; a < len(pt.Index); a++ {
 		for b := a; b > 0 && pt.Index[b] < pt.Index[b-1]; b-- {
 			pt.Index[b], pt.Index[b-1] = pt.Index[b-1], pt.Index[b]
@@ -442,13 +442,13 @@ func sortPoint(pt verify.Point) {
 }
 
 func TestToplocCommitmentShape(t *testing.T) {
-	m := loadModel(t, toplocModel, 1)
+	m := toplocLoadModel(t, toplocModel, 1)
 	prompt := m.Tokenizer().Encode("Once upon a time", true)
 	for _, n := range []int{0, 1, 31, 32, 33, 64, 100} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			out := answer(t, m, prompt, n, sample.Params{})
+			out := toplocAnswer(t, m, prompt, n, sample.Params{})
 			out = out[:min(n, len(out))]
-			c := commit(t, m, prompt, out)
+			c := toplocCommit(t, m, prompt, out)
 			if got, want := len(c.Points), len(verify.PointOffsets(len(out), 32)); got != want {
 				t.Fatalf("%d points, want %d", got, want)
 			}
@@ -459,7 +459,7 @@ func TestToplocCommitmentShape(t *testing.T) {
 			if diff := cmp.Diff(c, d); diff != "" {
 				t.Errorf("Decode(Encode(c)) (-want +got):\n%s", diff)
 			}
-			if rep := check(t, m, prompt, out, c); !rep.Accept {
+			if rep := toplocCheck(t, m, prompt, out, c); !rep.Accept {
 				t.Errorf("the committing model rejects its own answer: %s", rep.Reason)
 			}
 		})
@@ -485,10 +485,10 @@ func TestToplocPointOffsets(t *testing.T) {
 }
 
 func TestToplocRejectsMismatchedCommitment(t *testing.T) {
-	m := loadModel(t, toplocModel, 1)
+	m := toplocLoadModel(t, toplocModel, 1)
 	prompt := m.Tokenizer().Encode("Once upon a time", true)
-	out := answer(t, m, prompt, 40, sample.Params{})
-	c := commit(t, m, prompt, out)
+	out := toplocAnswer(t, m, prompt, 40, sample.Params{})
+	c := toplocCommit(t, m, prompt, out)
 	weak, err := verify.Commit(context.Background(), m, prompt, out, verify.Params{TopK: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -507,7 +507,7 @@ func TestToplocRejectsMismatchedCommitment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if rep := check(t, m, tt.prompt, tt.out, tt.c); rep.Accept {
+			if rep := toplocCheck(t, m, tt.prompt, tt.out, tt.c); rep.Accept {
 				t.Errorf("accepted: %+v", rep)
 			} else {
 				t.Log(rep.Reason)
@@ -609,11 +609,11 @@ func ExampleCommit() {
 	// the first 20 tokens alone are a whole answer: false
 }
 
-func benchModel(b *testing.B, name string) *infer.Model {
+func toplocBenchModel(b *testing.B, name string) *infer.Model {
 	if name == "stories260K" {
-		return loadModel(b, toplocModel, 1)
+		return toplocLoadModel(b, toplocModel, 1)
 	}
-	return synthModel(b, name, "f32", 1)
+	return toplocSynthModel(b, name, "f32", 1)
 }
 
 // BenchmarkToplocGenerate, …Commit and …Verify compare, per answer of 64
@@ -622,10 +622,10 @@ func benchModel(b *testing.B, name string) *infer.Model {
 func BenchmarkToplocGenerate(b *testing.B) {
 	for _, name := range []string{"stories260K", "tiny", "15M"} {
 		b.Run(name, func(b *testing.B) {
-			m := benchModel(b, name)
-			prompt := benchPrompt(m)
+			m := toplocBenchModel(b, name)
+			prompt := toplocBenchPrompt(m)
 			for b.Loop() {
-				generate64(b, m, prompt)
+				toplocGenerate64(b, m, prompt)
 			}
 		})
 	}
@@ -634,11 +634,11 @@ func BenchmarkToplocGenerate(b *testing.B) {
 func BenchmarkToplocCommit(b *testing.B) {
 	for _, name := range []string{"stories260K", "tiny", "15M"} {
 		b.Run(name, func(b *testing.B) {
-			m := benchModel(b, name)
-			prompt := benchPrompt(m)
-			out := benchOutput(m, len(prompt))
+			m := toplocBenchModel(b, name)
+			prompt := toplocBenchPrompt(m)
+			out := toplocBenchOutput(m, len(prompt))
 			for b.Loop() {
-				commit(b, m, prompt, out)
+				toplocCommit(b, m, prompt, out)
 			}
 		})
 	}
@@ -647,12 +647,12 @@ func BenchmarkToplocCommit(b *testing.B) {
 func BenchmarkToplocVerify(b *testing.B) {
 	for _, name := range []string{"stories260K", "tiny", "15M"} {
 		b.Run(name, func(b *testing.B) {
-			m := benchModel(b, name)
-			prompt := benchPrompt(m)
-			out := benchOutput(m, len(prompt))
-			c := commit(b, m, prompt, out)
+			m := toplocBenchModel(b, name)
+			prompt := toplocBenchPrompt(m)
+			out := toplocBenchOutput(m, len(prompt))
+			c := toplocCommit(b, m, prompt, out)
 			for b.Loop() {
-				if rep := check(b, m, prompt, out, c); !rep.Accept {
+				if rep := toplocCheck(b, m, prompt, out, c); !rep.Accept {
 					b.Fatal(rep.Reason)
 				}
 			}
@@ -661,7 +661,7 @@ func BenchmarkToplocVerify(b *testing.B) {
 	}
 }
 
-func benchPrompt(m *infer.Model) []int {
+func toplocBenchPrompt(m *infer.Model) []int {
 	p := make([]int, 16)
 	for i := range p {
 		p[i] = (1 + 37*i) % m.VocabSize()
@@ -669,8 +669,8 @@ func benchPrompt(m *infer.Model) []int {
 	return p
 }
 
-// benchOutput is 64 fixed tokens (generation may stop earlier).
-func benchOutput(m *infer.Model, promptLen int) []int {
+// toplocBenchOutput is 64 fixed tokens.
+func toplocBenchOutput(m *infer.Model, promptLen int) []int {
 	out := make([]int, 64)
 	for i := range out {
 		out[i] = (3 + 101*i) % m.VocabSize()
@@ -678,9 +678,9 @@ func benchOutput(m *infer.Model, promptLen int) []int {
 	return out
 }
 
-// generate64 generates 64 tokens greedily, through end-of-generation
+// toplocGenerate64 generates 64 tokens greedily, through end-of-generation
 // tokens.
-func generate64(b *testing.B, m *infer.Model, prompt []int) {
+func toplocGenerate64(b *testing.B, m *infer.Model, prompt []int) {
 	s := m.NewSession()
 	defer s.Close()
 	logits, err := s.Prefill(prompt, 0)
@@ -705,23 +705,23 @@ func TestToplocRates15M(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: generates with a 15M model")
 	}
-	ref := synthModel(t, "15M", "f32", 1)
+	ref := toplocSynthModel(t, "15M", "f32", 1)
 	rng := rand.New(rand.NewPCG(3, 4))
-	fin := func(j job, out []int) bool {
+	fin := func(j toplocJob, out []int) bool {
 		ok, _ := verify.Finished(len(j.prompt), out, j.maxTokens, ref.ContextLength(), ref.Tokenizer().IsEOG)
 		return ok
 	}
-	honest, subst := &rate{kind: "honest 15M q8_0"}, &rate{kind: "(a) 15M of another seed"}
+	honest, subst := &toplocRate{kind: "honest 15M q8_0"}, &toplocRate{kind: "(a) 15M of another seed"}
 	for _, tc := range []struct {
-		r    *rate
+		r    *toplocRate
 		seed uint64
 	}{{honest, 1}, {subst, 2}} {
-		m := synthModel(t, "15M", "q8_0", tc.seed)
+		m := toplocSynthModel(t, "15M", "q8_0", tc.seed)
 		for range 20 {
-			j := randomJob(rng, ref.VocabSize())
+			j := toplocRandomJob(rng, ref.VocabSize())
 			j.maxTokens = 1 + rng.IntN(40)
-			out := answer(t, m, j.prompt, j.maxTokens, j.sp)
-			tc.r.add(check(t, ref, j.prompt, out, commit(t, m, j.prompt, out)), fin(j, out))
+			out := toplocAnswer(t, m, j.prompt, j.maxTokens, j.sp)
+			tc.r.add(toplocCheck(t, ref, j.prompt, out, toplocCommit(t, m, j.prompt, out)), fin(j, out))
 		}
 	}
 	t.Log(honest)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deai-network/deai/internal/node"
 	"github.com/deai-network/deai/internal/subnet"
+	"github.com/deai-network/deai/internal/verify"
 	"github.com/deai-network/deai/internal/wallet"
 )
 
@@ -165,7 +168,12 @@ the hotkey, query every serving miner concurrently with signed requests,
 grade the answers (text generation: re-executed on --model and compared
 exactly; embeddings: cosine similarity; plus latency and availability), keep
 a moving average per UID, and set weights with commit-reveal. The hotkey
-must be registered on the subnet with stake.`,
+must be registered on the subnet with stake.
+
+It also sits on dispute committees: when a dispute against a miner draws
+this validator (by stake, with the block hash as beacon), it re-executes
+the disputed request on --model and votes guilty if the tokens differ from
+the miner's receipt (see deai verify and docs/verification.md).`,
 		Example: "  deai validator --subnet 1 --hotkey validator --model stories260K.gguf",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -192,8 +200,18 @@ must be registered on the subnet with stake.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stderr, "validator %s on subnet %d (model digest %s)\n", key.Address(), hf.netuid, eng.Digest)
-			return v.Run(ctx)
+			voter, err := verify.NewVoter(verify.VoterOptions{Chain: cl, Key: key, Netuid: hf.netuid, Reference: eng.Handler, Logger: log})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stderr, "validator %s on subnet %d (model digest %s); voting on its dispute committees\n", key.Address(), hf.netuid, eng.Digest)
+			var wg sync.WaitGroup
+			vctx, stop := context.WithCancel(ctx)
+			wg.Go(func() { voter.Run(vctx) }) //nolint:errcheck // Run logs its failures and returns nil
+			err = v.Run(ctx)
+			stop()
+			wg.Wait()
+			return err
 		},
 	}
 	hf.register(cmd)

@@ -17,6 +17,8 @@ import (
 	"github.com/deai-network/deai/internal/gateway"
 	"github.com/deai-network/deai/internal/node"
 	"github.com/deai-network/deai/internal/tx"
+	"github.com/deai-network/deai/internal/verify"
+	"github.com/deai-network/deai/internal/wire"
 )
 
 func newGatewayCmd(env *Env) *cobra.Command {
@@ -33,6 +35,8 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		paych     bool
 		redeem    time.Duration
 		minDelay  uint64
+		// spot checks
+		verifyModel string
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE] [--paych]",
@@ -64,7 +68,15 @@ as with a key, the rest stays the payer's credit, and the answer carries
 the gateway's signed PAYMENT-RESPONSE (a trailer on streams). Kept
 vouchers are recorded in --store and redeemed on chain every
 --redeem-interval and at shutdown. GET /v1/models then needs no key;
-GET /v1/usage still does (a voucher payer's account is in the store).`,
+GET /v1/usage still does (a voucher payer's account is in the store).
+
+With --verify-model (the subnet's pinned model file), the gateway also
+spot-checks its miners (proof of sampling): each verified answer's receipt
+is drawn for audit at the subnet's audit_rate_ppm with the hash of a block
+produced after the answer, the drawn ones are re-executed on the built-in
+engine, and a receipt whose tokens differ is taken to the ledger as a
+dispute (the hotkey pays the subnet's dispute bond). Sampled requests
+without a seed get one, so every answer can be re-executed.`,
 		Example: "  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --keys keys.txt --region eu-west\n" +
 			"  deai gateway --subnet 1 --hotkey gateway --addr 127.0.0.1:8080 --paych --redeem-interval 1m",
 		Args: cobra.NoArgs,
@@ -122,11 +134,33 @@ GET /v1/usage still does (a voucher payer's account is in the store).`,
 				pay = pw
 				red = &agent.Redeemer{Paywall: pw.Paywall(), Chain: lc, Interval: redeem, Logger: log}
 			}
+			var aud *verify.Auditor
+			var observe func(wire.Receipt, []byte)
+			if verifyModel != "" {
+				eng, err := node.OpenSubnetEngine(node.SubnetEngineOptions{Path: verifyModel, Threads: 1, Logger: log})
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				aud, err = verify.NewAuditor(verify.AuditorOptions{Chain: cl, Reference: eng.Handler, Pinned: eng.Digest,
+					Rate: verify.RateFromChain(cl, hf.netuid, time.Minute), Disputer: verify.NewLedgerDisputer(cl, key, hf.netuid, log), Logger: log})
+				if err != nil {
+					return err
+				}
+				observe = aud.Observe
+			}
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
 				Chain: cl, Keys: keys, Quotas: quotas, Payments: pay, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps,
-				SettleInterval: settle, HedgeAfter: hedge})
+				SettleInterval: settle, HedgeAfter: hedge, Observe: observe})
 			if err != nil {
 				return err
+			}
+			if aud != nil {
+				actx, stop := context.WithCancel(ctx)
+				var wg sync.WaitGroup
+				wg.Go(func() { aud.Run(actx) }) //nolint:errcheck // Run logs its failures and returns nil
+				defer wg.Wait()
+				defer stop()
 			}
 			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 			if err != nil {
@@ -159,6 +193,7 @@ GET /v1/usage still does (a voucher payer's account is in the store).`,
 	f.BoolVar(&paych, "paych", false, "also take payment-channel vouchers (x402 deai-paych) from requests without an API key")
 	f.DurationVar(&redeem, "redeem-interval", 30*time.Second, "with --paych, how often to redeem the kept vouchers on chain (and once at shutdown)")
 	f.Uint64Var(&minDelay, "min-settle-delay", 0, "with --paych, refuse channels that settle in fewer blocks than this")
+	f.StringVar(&verifyModel, "verify-model", "", "the subnet's pinned GGUF model: spot-check miners' receipts at the subnet's audit rate and dispute wrong answers")
 	f.StringArrayVar(&prices, "price", nil, fmt.Sprintf("MODEL=AMOUNT_PER_TOKEN, such as stories260K=10udeai (repeatable; unlisted models cost %dudeai a token)", gateway.DefaultPrice))
 	return cmd
 }

@@ -100,7 +100,7 @@ type Options struct {
 	// the exact request body the miner signed it for (a verify.Auditor's
 	// Observe, wired by internal/node); it must not block. Cached answers
 	// are not passed again.
-	Observe func(request []byte, r wire.Receipt)
+	Observe func(r wire.Receipt, request []byte)
 }
 
 // Gateway is the OpenAI-compatible endpoint. Build it with New.

@@ -92,6 +92,9 @@ func (l *LedgerNetwork) Models(ctx context.Context) ([]Model, error) {
 				if n.Endpoint == "" || n.ModelDigest != digest {
 					continue // not serving, or serving another model: never routed to
 				}
+				if n.JailedUntil > mg.Block {
+					continue // slashed for a wrong answer and jailed: not routed to until released
+				}
 				m.Miners = append(m.Miners, Miner{UID: n.UID, Hotkey: n.Hotkey, Endpoint: strings.TrimRight(n.Endpoint, "/"),
 					Digest: n.ModelDigest, Region: n.Region, Incentive: float64(n.Incentive) / 65535, Trust: float64(n.Trust) / 65535})
 			}

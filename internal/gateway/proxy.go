@@ -237,7 +237,7 @@ func (g *Gateway) recordCharge(ctx context.Context, ks *keyState, model *Model, 
 // to Options.Observe (a spot-checking auditor).
 func (g *Gateway) observe(body []byte, res *result) {
 	if g.o.Observe != nil && res.ok {
-		g.o.Observe(body, res.receipt)
+		g.o.Observe(res.receipt, body)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deai-network/deai/internal/abciapp/abciapptest"
+	"github.com/deai-network/deai/internal/gateway"
 	"github.com/deai-network/deai/internal/infer"
 	"github.com/deai-network/deai/internal/ledger"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
@@ -341,6 +342,21 @@ func TestProofOfUsefulWork(t *testing.T) {
 			t.Logf("cheat %d: first answer at block %d, dispute %d opened at %d, slashed %s at %d (%d blocks later)", m.cheat, m.firstBlock.Load(),
 				d.ID, d.OpenedAt, d.Slashed, d.ResolvedAt, d.ResolvedAt-d.OpenedAt)
 		}
+	}
+	// The gateway no longer routes to the jailed cheaters.
+	models, err := (&gateway.LedgerNetwork{Client: c, Netuids: []uint16{1}}).Models(ctx)
+	if err != nil || len(models) != 1 {
+		t.Fatalf("models %+v, %v", models, err)
+	}
+	for _, gm := range models[0].Miners {
+		for _, m := range miners {
+			if gm.Hotkey == m.key.Address() && m.cheat != honestMiner {
+				t.Errorf("the gateway still routes to jailed miner %s", gm.Hotkey)
+			}
+		}
+	}
+	if len(models[0].Miners) != 7 {
+		t.Errorf("the gateway routes to %d miners, want the 7 honest ones", len(models[0].Miners))
 	}
 	st1 := aud.Stats()
 	t.Logf("phase 1 (p = 1%%): %+v", st1)

@@ -248,3 +248,37 @@ func TestAuditor(t *testing.T) {
 		t.Fatalf("%d audits seen, %d selected", len(audits), st.Selected)
 	}
 }
+
+// BenchmarkAuditOverhead is the verification overhead of spot checks:
+// every op serves one chat completion on the built-in engine (what a
+// miner computes) and, when the receipt is drawn at the audit rate,
+// re-executes it (what the auditor computes). It reports the re-execution
+// time as a percentage of the serving time.
+func BenchmarkAuditOverhead(b *testing.B) {
+	ref, _ := engine(b, modelPath)
+	for _, ppm := range []uint32{10_000, 20_000, 1_000_000} {
+		b.Run(fmt.Sprintf("p=%gpct", float64(ppm)/10_000), func(b *testing.B) {
+			var serve, check time.Duration
+			ctx := context.Background()
+			for i := 0; b.Loop(); i++ {
+				req := chat("Once upon a time", i, 64)
+				start := time.Now()
+				res, err := verify.Reexecute(ctx, ref, req) // serving: the same engine call a miner makes
+				serve += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				beacon := sha256.Sum256(fmt.Appendf(nil, "block %d", i))
+				sig := sha256.Sum256([]byte(res.TokensDigest + fmt.Sprint(i)))
+				if verify.Selected(beacon[:], sig[:], ppm) {
+					start = time.Now()
+					if _, err := verify.Reexecute(ctx, ref, req); err != nil {
+						b.Fatal(err)
+					}
+					check += time.Since(start)
+				}
+			}
+			b.ReportMetric(100*float64(check)/float64(serve), "overhead_%")
+		})
+	}
+}

@@ -37,6 +37,7 @@ func newGatewayCmd(env *Env) *cobra.Command {
 		minDelay  uint64
 		// spot checks
 		verifyModel string
+		minStakeStr string
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway --subnet N --hotkey K --addr HOST:PORT [--region R] [--keys FILE] [--paych]",
@@ -149,7 +150,11 @@ without a seed get one, so every answer can be re-executed.`,
 				}
 				observe = aud.Observe
 			}
-			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}},
+			minStake, err := parseAmountFlag("min-miner-stake", minStakeStr)
+			if err != nil {
+				return err
+			}
+			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}, MinStake: minStake},
 				Chain: cl, Keys: keys, Quotas: quotas, Payments: pay, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps,
 				SettleInterval: settle, HedgeAfter: hedge, Observe: observe})
 			if err != nil {
@@ -193,6 +198,7 @@ without a seed get one, so every answer can be re-executed.`,
 	f.BoolVar(&paych, "paych", false, "also take payment-channel vouchers (x402 deai-paych) from requests without an API key")
 	f.DurationVar(&redeem, "redeem-interval", 30*time.Second, "with --paych, how often to redeem the kept vouchers on chain (and once at shutdown)")
 	f.Uint64Var(&minDelay, "min-settle-delay", 0, "with --paych, refuse channels that settle in fewer blocks than this")
+	f.StringVar(&minStakeStr, "min-miner-stake", "0udeai", "route only to miners with at least this stake on their hotkey (what a proven cheat can lose)")
 	f.StringVar(&verifyModel, "verify-model", "", "the subnet's pinned GGUF model: spot-check miners' receipts at the subnet's audit rate and dispute wrong answers")
 	f.StringArrayVar(&prices, "price", nil, fmt.Sprintf("MODEL=AMOUNT_PER_TOKEN, such as stories260K=10udeai (repeatable; unlisted models cost %dudeai a token)", gateway.DefaultPrice))
 	return cmd

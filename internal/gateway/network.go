@@ -46,6 +46,10 @@ type LedgerNetwork struct {
 	// Names maps a netuid to its friendly model id; default: the subnet's
 	// name with spaces replaced by dashes.
 	Names map[uint16]string
+	// MinStake leaves out miners with less stake on their hotkey: a miner
+	// with nothing at stake has nothing to lose when a spot check proves
+	// it wrong (docs/verification.md).
+	MinStake tx.Amount
 }
 
 var _ Network = (*LedgerNetwork)(nil)
@@ -94,6 +98,9 @@ func (l *LedgerNetwork) Models(ctx context.Context) ([]Model, error) {
 				}
 				if n.JailedUntil > mg.Block {
 					continue // slashed for a wrong answer and jailed: not routed to until released
+				}
+				if n.Stake < l.MinStake {
+					continue
 				}
 				m.Miners = append(m.Miners, Miner{UID: n.UID, Hotkey: n.Hotkey, Endpoint: strings.TrimRight(n.Endpoint, "/"),
 					Digest: n.ModelDigest, Region: n.Region, Incentive: float64(n.Incentive) / 65535, Trust: float64(n.Trust) / 65535})

@@ -358,6 +358,10 @@ func TestProofOfUsefulWork(t *testing.T) {
 	if len(models[0].Miners) != 7 {
 		t.Errorf("the gateway routes to %d miners, want the 7 honest ones", len(models[0].Miners))
 	}
+	rich, err := (&gateway.LedgerNetwork{Client: c, Netuids: []uint16{1}, MinStake: 10_000 * tx.UnitsPerDEAI}).Models(ctx)
+	if err != nil || len(rich) != 1 || len(rich[0].Miners) != 0 {
+		t.Errorf("with a minimum stake above every miner's: %+v, %v", rich, err)
+	}
 	st1 := aud.Stats()
 	t.Logf("phase 1 (p = 1%%): %+v", st1)
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -170,7 +171,9 @@ exactly; embeddings: cosine similarity; plus latency and availability), keep
 a moving average per UID, and set weights with commit-reveal. The hotkey
 must be registered on the subnet with stake.
 
-It also sits on dispute committees: when a dispute against a miner draws
+Its challenge answers' receipts are spot-checked at the subnet's audit
+rate (drawn with a later block's hash) and a wrong one is disputed on the
+ledger. It also sits on dispute committees: when a dispute against a miner draws
 this validator (by stake, with the block hash as beacon), it re-executes
 the disputed request on --model and votes guilty if the tokens differ from
 the miner's receipt (see deai verify and docs/verification.md).`,
@@ -193,9 +196,16 @@ the miner's receipt (see deai verify and docs/verification.md).`,
 				return err
 			}
 			defer cl.Close()
+			// The challenge answers' receipts are spot-checked like a
+			// gateway's, and a wrong one disputed with this hotkey.
+			aud, err := verify.NewAuditor(verify.AuditorOptions{Chain: cl, Reference: eng.Handler, Pinned: eng.Digest,
+				Rate: verify.RateFromChain(cl, hf.netuid, time.Minute), Disputer: verify.NewLedgerDisputer(cl, key, hf.netuid, log), Logger: log})
+			if err != nil {
+				return err
+			}
 			v, err := subnet.NewValidator(subnet.ValidatorOptions{
 				Netuid: hf.netuid, Key: key, Chain: subnet.NewLedgerChain(cl, key), Reference: eng.Handler,
-				ChallengesPerTempo: challenges, Logger: log,
+				ChallengesPerTempo: challenges, Logger: log, OnReceipt: aud.Observe,
 			})
 			if err != nil {
 				return err
@@ -208,6 +218,7 @@ the miner's receipt (see deai verify and docs/verification.md).`,
 			var wg sync.WaitGroup
 			vctx, stop := context.WithCancel(ctx)
 			wg.Go(func() { voter.Run(vctx) }) //nolint:errcheck // Run logs its failures and returns nil
+			wg.Go(func() { aud.Run(vctx) })   //nolint:errcheck // Run logs its failures and returns nil
 			err = v.Run(ctx)
 			stop()
 			wg.Wait()

@@ -207,9 +207,11 @@ func TestProofOfUsefulWork(t *testing.T) {
 	var daemons sync.WaitGroup
 	defer func() { stopDaemons(); daemons.Wait() }()
 	var voters []*verify.Voter
+	var challengeReceipts atomic.Int64 // what the validators could spot-check too
 	for _, v := range vals {
 		vd, err := subnet.NewValidator(subnet.ValidatorOptions{Netuid: 1, Key: v, Chain: subnet.NewLedgerChain(c, v), Reference: ref.Handler,
-			ChallengesPerTempo: 1, PollInterval: 100 * time.Millisecond})
+			ChallengesPerTempo: 1, PollInterval: 100 * time.Millisecond,
+			OnReceipt: func(wire.Receipt, []byte) { challengeReceipts.Add(1) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,6 +424,9 @@ func TestProofOfUsefulWork(t *testing.T) {
 		case m.cheat != honestMiner:
 			t.Logf("dishonest miner %s (cheat %d): %s before, %s after", a, m.cheat, before[a], now)
 		}
+	}
+	if challengeReceipts.Load() == 0 {
+		t.Error("the validators handed no challenge receipt to OnReceipt")
 	}
 	for _, vo := range voters {
 		for _, v := range vo.Votes() {

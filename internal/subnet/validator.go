@@ -50,6 +50,10 @@ type ValidatorOptions struct {
 	LatencyWeight float64
 	PollInterval  time.Duration // how often Run looks at the chain head
 	Logger        *slog.Logger
+	// OnReceipt, when set, is handed every miner receipt a challenge
+	// got, with the challenge body (internal/node passes them to a
+	// verify.Auditor, which disputes the wrong ones); it must not block.
+	OnReceipt func(r wire.Receipt, request []byte)
 }
 
 // Validator grades a subnet's miners and sets weights. Build it with
@@ -236,6 +240,9 @@ func (v *Validator) grade(ctx context.Context, task Task, head Head, mg Metagrap
 			for i, ch := range chs {
 				got := v.query(ctx, n, ch)
 				sum += v.score(task, ch, refs[i], got)
+				if got.Receipt != nil && v.o.OnReceipt != nil {
+					v.o.OnReceipt(*got.Receipt, ch.Body)
+				}
 			}
 			mu.Lock()
 			scores[n.UID] = sum / float64(len(chs))

@@ -92,6 +92,11 @@ type ledgerTxResult struct {
 	SettlingAt uint64 `json:"settling_at,omitempty"`
 	Refund     string `json:"refund,omitempty"`
 
+	Dispute   string `json:"dispute,omitempty"`
+	Committee string `json:"committee,omitempty"`
+	Deadline  string `json:"deadline,omitempty"`
+	Slashed   string `json:"slashed,omitempty"`
+
 	events []chain.AppEvent
 }
 

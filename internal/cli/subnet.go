@@ -49,6 +49,8 @@ ledger's reason.`,
 		newSubnetParamsCmd(env),
 		newSubnetMetagraphCmd(env),
 		newSubnetEpochSimCmd(env),
+		newSubnetDisputesCmd(env),
+		newSubnetDisputeCmd(env),
 	)
 	return cmd
 }

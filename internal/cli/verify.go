@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deai-network/deai/internal/chain"
+	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
 	"github.com/deai-network/deai/internal/node"
+	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/verify"
 	"github.com/deai-network/deai/internal/wire"
 )
@@ -23,7 +27,7 @@ func newVerifyCmd(env *Env) *cobra.Command {
 		Use:   "verify",
 		Short: "Check miners' work: receipts, re-execution",
 	}
-	cmd.AddCommand(newVerifyReceiptCmd(env))
+	cmd.AddCommand(newVerifyReceiptCmd(env), newVerifyDisputeCmd(env), newVerifyEquivocationCmd(env))
 	return cmd
 }
 
@@ -61,40 +65,17 @@ receipt's model digest. Exit status 0: valid, and honest when re-executed;
   deai verify receipt dispute.json -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := os.ReadFile(args[0])
+			r, request, response, err := readReceiptFile(args[0], reqFile)
 			if err != nil {
-				return badInput("%v", err)
-			}
-			var rf receiptFile
-			text := strings.TrimSpace(string(raw))
-			if strings.HasPrefix(text, "{") {
-				if err := json.Unmarshal(raw, &rf); err != nil {
-					return badInput("%s: %v", args[0], err)
-				}
-			} else {
-				rf.Receipt = text
-			}
-			r, err := wire.DecodeHeader(strings.TrimSpace(rf.Receipt))
-			if err != nil {
-				return badInput("%s: %v", args[0], err)
-			}
-			request := []byte(rf.Request)
-			if reqFile != "" {
-				if request, err = os.ReadFile(reqFile); err != nil {
-					return badInput("%v", err)
-				}
+				return err
 			}
 			if len(request) == 0 {
 				return badInput("the request body is needed: --request FILE, or \"request\" in %s", args[0])
 			}
-			var response []byte
-			switch {
-			case respFile != "":
+			if respFile != "" {
 				if response, err = os.ReadFile(respFile); err != nil {
 					return badInput("%v", err)
 				}
-			case rf.Response != nil:
-				response = []byte(*rf.Response)
 			}
 			if model == "" {
 				dir := modelsDir
@@ -180,4 +161,132 @@ func findModel(dir, digest string) string {
 		}
 	}
 	return ""
+}
+
+// readReceiptFile reads what `deai verify receipt` reads: a bare
+// X-Deai-Receipt value or the JSON form with the request.
+// It returns the response too when the JSON form has one (else nil).
+func readReceiptFile(name, reqFile string) (r wire.Receipt, request, response []byte, err error) {
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return r, nil, nil, badInput("%v", err)
+	}
+	var rf receiptFile
+	text := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(text, "{") {
+		if err := json.Unmarshal(raw, &rf); err != nil {
+			return r, nil, nil, badInput("%s: %v", name, err)
+		}
+	} else {
+		rf.Receipt = text
+	}
+	if r, err = wire.DecodeHeader(strings.TrimSpace(rf.Receipt)); err != nil {
+		return r, nil, nil, badInput("%s: %v", name, err)
+	}
+	request = []byte(rf.Request)
+	if reqFile != "" {
+		if request, err = os.ReadFile(reqFile); err != nil {
+			return r, nil, nil, badInput("%v", err)
+		}
+	}
+	if rf.Response != nil {
+		response = []byte(*rf.Response)
+	}
+	return r, request, response, nil
+}
+
+func newVerifyDisputeCmd(env *Env) *cobra.Command {
+	var (
+		f       subnetTxFlags
+		reqFile string
+		bond    string
+	)
+	cmd := &cobra.Command{
+		Use:   "dispute FILE [--request REQ] --from KEY [--bond AMOUNT]",
+		Short: "Challenge a miner's receipt on the ledger: a committee re-executes it and votes",
+		Long: `Open a dispute against the miner that signed the receipt in FILE (as for
+deai verify receipt): the ledger checks the receipt and that the request
+matches it, takes the bond (default: the subnet's dispute_bond) from --from,
+and draws a committee of staked validators that re-execute the request and
+vote. A guilty majority slashes the miner and pays you part of the slash with
+your bond back; an innocent one gives your bond to the committee. Check the
+receipt first with deai verify receipt --model.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, request, _, err := readReceiptFile(args[0], reqFile)
+			if err != nil {
+				return err
+			}
+			if len(request) == 0 {
+				return badInput("the request body is needed: --request FILE, or \"request\" in %s", args[0])
+			}
+			enc, err := r.Encode()
+			if err != nil {
+				return badInput("%s: %v", args[0], err)
+			}
+			return env.ledgerTx(cmd, &f, func(ctx context.Context, cl chain.Client, signer tx.Address) (tx.Msg, error) {
+				amt := tx.Amount(0)
+				if bond != "" {
+					if amt, err = parseAmountFlag("bond", bond); err != nil {
+						return nil, err
+					}
+				} else {
+					p, err := verify.SubnetParams(ctx, cl, r.Netuid)
+					if err != nil {
+						return nil, err
+					}
+					amt = p.DisputeBond
+				}
+				return &lsubnet.MsgOpenDispute{Challenger: signer, Netuid: r.Netuid, Receipt: enc, Request: request, Bond: amt}, nil
+			}, func(res *ledgerTxResult) {
+				res.Dispute = res.event("subnet_dispute_opened", "id")
+				res.Committee = res.event("subnet_dispute_opened", "committee")
+				res.Deadline = res.event("subnet_dispute_opened", "deadline")
+			}, func(w io.Writer, res *ledgerTxResult) error {
+				_, err := fmt.Fprintf(w, "dispute %s opened against %s on subnet %d\n  committee %s, votes until block %s\n", res.Dispute, r.Miner, r.Netuid, res.Committee, res.Deadline)
+				return err
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&reqFile, "request", "", "the request body the miner received")
+	cmd.Flags().StringVar(&bond, "bond", "", "the bond (default: the subnet's dispute_bond)")
+	return cmd
+}
+
+func newVerifyEquivocationCmd(env *Env) *cobra.Command {
+	var f subnetTxFlags
+	cmd := &cobra.Command{
+		Use:   "equivocation FILE_A FILE_B --from KEY",
+		Short: "Report two receipts one miner signed for the same request with different tokens",
+		Long: `The built-in engine gives the same tokens for the same request bytes, so two
+receipts signed by one miner for one request hash with different token
+digests prove it lied at least once: the ledger slashes and jails it at once,
+and pays the reporter part of the slash. FILE_A and FILE_B are receipts as
+deai verify receipt reads them.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var encs [2][]byte
+			for i, name := range args {
+				r, _, _, err := readReceiptFile(name, "")
+				if err != nil {
+					return err
+				}
+				if encs[i], err = r.Encode(); err != nil {
+					return badInput("%s: %v", name, err)
+				}
+			}
+			return env.ledgerTx(cmd, &f, func(ctx context.Context, cl chain.Client, signer tx.Address) (tx.Msg, error) {
+				return &lsubnet.MsgEquivocation{Reporter: signer, ReceiptA: encs[0], ReceiptB: encs[1]}, nil
+			}, func(res *ledgerTxResult) {
+				res.Slashed = res.event("subnet_slashed", "amount")
+				res.Owner = res.event("subnet_slashed", "miner")
+			}, func(w io.Writer, res *ledgerTxResult) error {
+				_, err := fmt.Fprintf(w, "miner %s slashed %s for equivocation\n", res.Owner, res.Slashed)
+				return err
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wire"
@@ -101,6 +103,9 @@ type Options struct {
 	// Observe, wired by internal/node); it must not block. Cached answers
 	// are not passed again.
 	Observe func(r wire.Receipt, request []byte)
+	// Metrics, when set, gets the gateway's series (deai_gateway_*) and
+	// is served at GET /metrics without auth; nil: neither.
+	Metrics *prometheus.Registry
 }
 
 // Gateway is the OpenAI-compatible endpoint. Build it with New.
@@ -113,6 +118,7 @@ type Gateway struct {
 	cache   *cache
 	store   Store
 	payouts *payouts
+	m       *metrics
 	h       http.Handler
 
 	mu      sync.Mutex // guards models and fetched
@@ -167,7 +173,12 @@ func New(o Options) (*Gateway, error) {
 	g := &Gateway{o: o, self: tx.AddressFromPubKey(o.Key.PubKey()), log: log.With(logKeyComponent, "gateway"),
 		router: newRouter(o.Region, o.BreakerThreshold, o.BreakerCooldown, o.Now),
 		accts:  newAccounts(o.Keys, o.Quotas, max(o.RatePerSecond, 0), o.RateBurst, max(o.MaxStreams, 0), o.Now),
-		store:  o.Store, payouts: newPayouts()}
+		store:  o.Store, payouts: newPayouts(), m: newMetrics()}
+	if o.Metrics != nil {
+		if err := g.m.register(o.Metrics); err != nil {
+			return nil, fmt.Errorf("new gateway: register metrics: %w", err)
+		}
+	}
 	if o.CacheBytes > 0 {
 		g.cache = newCache(o.CacheBytes, o.CacheTTL, o.Now)
 	}
@@ -234,10 +245,13 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /v1/usage", g.handleUsage)
 	mux.HandleFunc("POST /v1/deposits", g.handleDeposit)
 	mux.HandleFunc("GET /v1/gateway/settlements", g.handleSettlements)
+	if g.o.Metrics != nil {
+		mux.Handle("GET /metrics", metricsHandler(g.o.Metrics))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newAPIError(http.StatusNotFound, "invalid_request_error", "not_found", "no route "+r.Method+" "+r.URL.Path))
 	})
-	return mux
+	return g.m.instrument(mux)
 }
 
 // modelsNow returns the network's models, refreshed at most once per

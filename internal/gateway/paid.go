@@ -235,6 +235,7 @@ func (g *Gateway) servePaid(w http.ResponseWriter, r *http.Request, body, out []
 	if err != nil {
 		g.o.Payments.Settle(v, false)
 		settled = true
+		g.m.voucher(false, uint64(v.Delta))
 		switch {
 		case errors.Is(err, errInsufficient):
 			// Another request of this payer used the credit meanwhile, or
@@ -273,8 +274,10 @@ func (g *Gateway) servePaid(w http.ResponseWriter, r *http.Request, body, out []
 	}
 	g.o.Payments.Settle(v, res.ok)
 	settled = true
+	g.m.voucher(res.ok, uint64(v.Delta))
 	var cost tx.Amount
 	if res.ok {
+		g.m.answered(model.ID, res.receipt.PromptTokens, res.receipt.CompletionTokens)
 		cost = price * tx.Amount(res.receipt.PromptTokens+res.receipt.CompletionTokens)
 		if err := g.store.Append(Record{Kind: recordVoucher, TimeMs: g.o.Now().UnixMilli(), Account: v.Payer, Amount: v.Delta,
 			Channel: v.Channel, Lane: v.Lane, Nonce: v.Nonce, Cumulative: v.Amount, Voucher: v.Encoded}); err != nil {

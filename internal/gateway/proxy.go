@@ -159,6 +159,7 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	setModel(r, model.ID)
 	path := r.URL.Path
 	// Hold the most this request can cost: the completion budget plus a
 	// prompt of at most one token per body byte.
@@ -172,7 +173,9 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 	var key [32]byte
 	if req.deterministic() && g.cache != nil {
 		key = cacheKey(model.Digest, path, out)
-		if c, ok := g.cache.get(key); ok {
+		c, ok := g.cache.get(key)
+		g.m.cacheLookup(ok)
+		if ok {
 			h := w.Header()
 			h.Set(HeaderCache, "hit")
 			h.Set(HeaderMiner, c.miner)
@@ -206,6 +209,9 @@ func (g *Gateway) handleInference(w http.ResponseWriter, r *http.Request) {
 	g.log.DebugContext(r.Context(), "settled", logKeyModel, model.ID, logKeyMiner, res.miner.Hotkey.String(), "path", path, "ok", res.ok,
 		"prompt_tokens", res.receipt.PromptTokens, "completion_tokens", res.receipt.CompletionTokens, "cost", uint64(cost))
 	g.recordCharge(r.Context(), ks, model, res, cost)
+	if res.ok {
+		g.m.answered(model.ID, res.receipt.PromptTokens, res.receipt.CompletionTokens)
+	}
 	if len(res.tail) > 0 {
 		w.Write(res.tail) //nolint:errcheck // the client may have gone
 	}

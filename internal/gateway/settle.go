@@ -233,6 +233,7 @@ func (g *Gateway) record(begin *Record, ok bool, log string) error {
 	if ok {
 		end.Kind, end.Amount, end.Payouts = recordSettleDone, begin.Amount, begin.Payouts
 	}
+	g.m.settled(ok, uint64(end.Amount))
 	g.payouts.apply(end)
 	if err := g.store.Append(end); err != nil {
 		return fmt.Errorf("settle: record %s: %w", end.Kind, err)

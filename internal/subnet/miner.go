@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/deai-network/deai/internal/errs"
 	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wire"
@@ -65,6 +67,10 @@ type MinerOptions struct {
 	// Now is the clock for receipts; nil is time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, when set, gets the miner's series (deai_miner_*, labelled
+	// with netuid and hotkey) and is served at GET /metrics on the
+	// listener, without verification; nil: neither.
+	Metrics *prometheus.Registry
 }
 
 // Miner serves a subnet's task. Build it with NewMiner and run it with Run.
@@ -74,6 +80,7 @@ type Miner struct {
 	slots chan struct{}
 	h     http.Handler
 	meta  *metaCache
+	m     *minerMetrics
 }
 
 // NewMiner checks o and builds the miner's HTTP stack: verification, the
@@ -110,6 +117,7 @@ func NewMiner(o MinerOptions) (*Miner, error) {
 		log:   log.With(logKeyComponent, "miner", logKeyNetuid, o.Netuid, logKeyHotkey, o.Key.Address().String()),
 		slots: make(chan struct{}, o.MaxConcurrent),
 		meta:  newMetaCache(o.Chain, o.Netuid, DefaultMetagraphTTL, o.Verifier.Now),
+		m:     newMinerMetrics(),
 	}
 	vo := o.Verifier
 	vo.Self = o.Key.Address()
@@ -120,7 +128,13 @@ func NewMiner(o MinerOptions) (*Miner, error) {
 	if vo.Logger == nil {
 		vo.Logger = log
 	}
-	m.h = wire.NewVerifier(vo).Wrap(http.HandlerFunc(m.serve))
+	m.h = m.m.instrument(wire.NewVerifier(vo).Wrap(http.HandlerFunc(m.serve)))
+	if o.Metrics != nil {
+		if err := registerAll(registerer(o.Metrics, o.Netuid, o.Key.Address()), m.m.requests, m.m.duration, m.m.tokens); err != nil {
+			return nil, fmt.Errorf("new miner: register metrics: %w", err)
+		}
+		m.h = withMetrics(m.h, o.Metrics)
+	}
 	return m, nil
 }
 
@@ -202,6 +216,8 @@ func (m *Miner) serve(w http.ResponseWriter, r *http.Request) {
 	if err := rw.finish(rc, m.o.Key); err != nil {
 		m.log.DebugContext(r.Context(), "send response", logKeyPath, r.URL.Path, logKeyErr, err)
 	}
+	m.m.tokens.WithLabelValues("prompt").Add(float64(rw.usage.prompt))
+	m.m.tokens.WithLabelValues("completion").Add(float64(rw.usage.completion))
 }
 
 // metaCache is the miner's copy of the metagraph, used to authorize

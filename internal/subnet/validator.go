@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wire"
 )
@@ -54,6 +56,9 @@ type ValidatorOptions struct {
 	// got, with the challenge body (internal/node passes them to a
 	// verify.Auditor, which disputes the wrong ones); it must not block.
 	OnReceipt func(r wire.Receipt, request []byte)
+	// Metrics, when set, gets the validator's series (deai_validator_*,
+	// labelled with netuid and hotkey); the caller serves them.
+	Metrics prometheus.Registerer
 }
 
 // Validator grades a subnet's miners and sets weights. Build it with
@@ -61,6 +66,7 @@ type ValidatorOptions struct {
 type Validator struct {
 	o   ValidatorOptions
 	log *slog.Logger
+	m   *validatorMetrics
 
 	mu        sync.Mutex // guards the fields below
 	lastEpoch int64      // last epoch graded; -1 before the first
@@ -114,9 +120,16 @@ func NewValidator(o ValidatorOptions) (*Validator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	m := newValidatorMetrics()
+	if o.Metrics != nil {
+		if err := registerAll(registerer(o.Metrics, o.Netuid, o.Key.Address()), m.epochs, m.challenges, m.weights, m.epochTime); err != nil {
+			return nil, fmt.Errorf("new validator: register metrics: %w", err)
+		}
+	}
 	return &Validator{
 		o:         o,
 		log:       log.With(logKeyComponent, "validator", logKeyNetuid, o.Netuid, logKeyHotkey, o.Key.Address().String()),
+		m:         m,
 		lastEpoch: -1,
 		ema:       map[uint16]score{},
 	}, nil
@@ -178,6 +191,7 @@ func (v *Validator) Step(ctx context.Context) (StepResult, error) {
 			return res, fmt.Errorf("reveal weights: %w", err)
 		}
 		v.pending, res.Revealed = nil, &p.w
+		v.m.weights.WithLabelValues("reveal").Inc()
 		v.log.InfoContext(ctx, "weights revealed", logKeyTempo, res.Tempo)
 	}
 	if res.Tempo <= v.lastEpoch {
@@ -188,6 +202,9 @@ func (v *Validator) Step(ctx context.Context) (StepResult, error) {
 		return res, fmt.Errorf("subnet %d has task type %q, which this validator cannot grade", v.o.Netuid, mg.TaskType)
 	}
 	res.Graded = true
+	start := time.Now()
+	defer func() { v.m.epochTime.Observe(time.Since(start).Seconds()) }()
+	v.m.epochs.Inc()
 	res.Scores = v.grade(ctx, task, head, mg)
 	v.lastEpoch = res.Tempo
 	w := v.weightsLocked(mg)
@@ -200,6 +217,7 @@ func (v *Validator) Step(ctx context.Context) (StepResult, error) {
 		if err := v.o.Chain.SetWeights(ctx, v.o.Netuid, w); err != nil {
 			return res, fmt.Errorf("set weights: %w", err)
 		}
+		v.m.weights.WithLabelValues("set").Inc()
 	case v.pending != nil:
 		return res, nil // the previous commit is still waiting for its reveal
 	default:
@@ -208,6 +226,7 @@ func (v *Validator) Step(ctx context.Context) (StepResult, error) {
 		if err := v.o.Chain.CommitWeights(ctx, v.o.Netuid, w, salt); err != nil {
 			return res, fmt.Errorf("commit weights: %w", err)
 		}
+		v.m.weights.WithLabelValues("commit").Inc()
 		delay := max(mg.RevealDelay, 1)
 		v.pending = &commit{w: w, salt: salt, revealAt: res.Tempo + delay}
 	}
@@ -239,7 +258,9 @@ func (v *Validator) grade(ctx context.Context, task Task, head Head, mg Metagrap
 			var sum float64
 			for i, ch := range chs {
 				got := v.query(ctx, n, ch)
-				sum += v.score(task, ch, refs[i], got)
+				sc := v.score(task, ch, refs[i], got)
+				v.m.challenge(got, sc)
+				sum += sc
 				if got.Receipt != nil && v.o.OnReceipt != nil {
 					v.o.OnReceipt(*got.Receipt, ch.Body)
 				}

@@ -84,7 +84,7 @@ func NewRoot(env *Env) *cobra.Command {
 
 	// One constructor per command family, each in its own file.
 	root.AddCommand(
-		newVersionCmd(env),
+		newVersionCmd(env), newStatusCmd(env),
 		newUpCmd(env),
 		newInitCmd(env),
 		newNodeCmd(env),

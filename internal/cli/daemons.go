@@ -132,7 +132,7 @@ accepting requests and drains those in flight.`,
 			m, err := subnet.NewMiner(subnet.MinerOptions{
 				Netuid: hf.netuid, Key: key, Chain: subnet.NewLedgerChain(cl, key), Backend: handler.h,
 				ModelDigest: handler.digest, Region: region, Listener: ln, Endpoint: endpoint,
-				MaxConcurrent: maxConcurrent, Logger: log,
+				MaxConcurrent: maxConcurrent, Logger: log, Metrics: newRegistry(),
 			})
 			if err != nil {
 				ln.Close()
@@ -157,9 +157,10 @@ accepting requests and drains those in flight.`,
 
 func newValidatorCmd(env *Env) *cobra.Command {
 	var (
-		hf         hotkeyFlags
-		model      string
-		challenges int
+		hf          hotkeyFlags
+		model       string
+		challenges  int
+		metricsAddr string
 	)
 	cmd := &cobra.Command{
 		Use:   "validator --subnet N --hotkey K --model PATH",
@@ -203,10 +204,18 @@ the miner's receipt (see deai verify and docs/verification.md).`,
 			if err != nil {
 				return err
 			}
-			v, err := subnet.NewValidator(subnet.ValidatorOptions{
+			vo := subnet.ValidatorOptions{
 				Netuid: hf.netuid, Key: key, Chain: subnet.NewLedgerChain(cl, key), Reference: eng.Handler,
 				ChallengesPerTempo: challenges, Logger: log, OnReceipt: aud.Observe,
-			})
+			}
+			if metricsAddr != "" {
+				reg := newRegistry()
+				vo.Metrics = reg
+				if err := serveMetrics(ctx, metricsAddr, reg, env.Stderr); err != nil {
+					return err
+				}
+			}
+			v, err := subnet.NewValidator(vo)
 			if err != nil {
 				return err
 			}
@@ -228,6 +237,7 @@ the miner's receipt (see deai verify and docs/verification.md).`,
 	hf.register(cmd)
 	cmd.Flags().StringVar(&model, "model", "", "GGUF model to re-execute challenges with (required)")
 	cmd.Flags().IntVar(&challenges, "challenges", subnet.DefaultChallengesPerTempo, "challenges per epoch")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus GET /metrics on this address (default: off)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }

@@ -156,7 +156,7 @@ without a seed get one, so every answer can be re-executed.`,
 			}
 			g, err := gateway.New(gateway.Options{Key: key, Network: &gateway.LedgerNetwork{Client: cl, Netuids: []uint16{hf.netuid}, MinStake: minStake},
 				Chain: cl, Keys: keys, Quotas: quotas, Payments: pay, Prices: priceMap, Region: region, Store: st, Logger: log, FeeBps: feeBps,
-				SettleInterval: settle, HedgeAfter: hedge, Observe: observe})
+				SettleInterval: settle, HedgeAfter: hedge, Observe: observe, Metrics: newRegistry()})
 			if err != nil {
 				return err
 			}

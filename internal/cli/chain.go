@@ -16,11 +16,9 @@ import (
 
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/config"
-	"github.com/deai-network/deai/internal/ledger"
 	dlog "github.com/deai-network/deai/internal/log"
 	"github.com/deai-network/deai/internal/node"
 	"github.com/deai-network/deai/internal/tx"
-	"github.com/deai-network/deai/internal/wallet"
 )
 
 // chainFlags are the [chain] settings a command may override on its command
@@ -150,21 +148,46 @@ type upSummary struct {
 	DevBalance        tx.Amount `json:"dev_balance"`
 	DevPassphraseFile string    `json:"dev_passphrase_file,omitempty"`
 	Initialized       bool      `json:"initialized_now"`
+	// Network is everything else deai up started.
+	Network node.UpInfo `json:"network"`
 }
 
 func newUpCmd(env *Env) *cobra.Command {
-	var f chainFlags
-	var reset bool
-	var exitAfter int64
+	var (
+		f         chainFlags
+		reset     bool
+		exitAfter int64
+		uo        node.UpOptions
+		chainOnly bool
+	)
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run the whole local network: init the home if needed, start, and print a summary",
-		Args:  cobra.NoArgs,
+		Short: "Run the whole local network: a chain, a subnet with miners and a validator, a gateway, example agents",
+		Long: `Start a complete deai network on this machine, in one process: a
+single-validator chain (the home is initialized on first use, with a funded
+dev account), a subnet serving the built-in model (--model, else the first
+*.gguf in $DEAI_MODELS or <home>/models, else ../shared/models/stories260K.gguf;
+without any, deai up says how to fetch one), three miners, a validator that
+grades them, sits on dispute committees and spot-checks receipts, an
+OpenAI-compatible gateway on 127.0.0.1:8080 (an API key funded from the dev
+account, payment-channel vouchers, spot checks), and the example agents of
+examples/agents when run from the repository root. It prints the endpoints,
+the API key and ready-to-paste curl and OpenAI SDK snippets.
+
+Ctrl-C stops everything; running deai up again resumes the same chain,
+keys, subnet, gateway balance and agent state. --reset starts fresh.
+--chain-only, --no-gateway and --no-agents choose what to start.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if reset {
 				if err := resetHome(env.Home); err != nil {
 					return err
+				}
+				for _, d := range []string{"gateway", "agents"} {
+					if err := os.RemoveAll(filepath.Join(env.Home, d)); err != nil {
+						return err
+					}
 				}
 			}
 			created := false
@@ -188,18 +211,33 @@ func newUpCmd(env *Env) *cobra.Command {
 			}
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			return node.Run(runCtx, node.Options{Home: env.Home, Config: c, Logger: log}, func(n *node.Node) error {
-				s, err := summarize(ctx, env.Home, n, created)
-				if err != nil {
-					return err
+			uo.Home, uo.Config, uo.Logger, uo.DevPassphrase, uo.NoSubnet = env.Home, c, log, []byte(os.Getenv(PassphraseEnv)), chainOnly
+			return node.Up(runCtx, uo, func(info node.UpInfo) error {
+				s := upSummary{Home: env.Home, ChainID: info.ChainID, NodeID: info.NodeID, RPC: rpcURL(info.RPC), Height: info.Height, DevKey: node.DevKeyName,
+					DevAddress: info.Dev.String(), DevBalance: info.DevBalance, Initialized: created, Network: info}
+				if fi, err := os.Stat(node.DevPassphraseFile(env.Home)); err == nil && fi.Mode().IsRegular() {
+					s.DevPassphraseFile = node.DevPassphraseFile(env.Home)
 				}
 				if err := env.Print(s, func(w io.Writer) error { return printUp(w, s) }); err != nil {
 					return err
 				}
 				if exitAfter > 0 {
 					go func() {
-						n.WaitHeight(runCtx, s.Height+exitAfter)
-						cancel()
+						t := time.NewTicker(100 * time.Millisecond)
+						defer t.Stop()
+						cl, err := env.dial(runCtx, nodeFlag{addr: info.RPC})
+						if err != nil {
+							cancel()
+							return
+						}
+						defer cl.Close()
+						for range t.C {
+							st, err := cl.Status(runCtx)
+							if err != nil || st.LatestHeight >= info.Height+exitAfter {
+								cancel()
+								return
+							}
+						}
 					}()
 				}
 				return nil
@@ -207,8 +245,16 @@ func newUpCmd(env *Env) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&reset, "reset", false, "delete the home's chain data and keys first, starting a new chain")
-	cmd.Flags().Int64Var(&exitAfter, "exit-after-blocks", 0, "stop after this many more blocks once up (for scripts and tests); 0 runs until interrupted")
+	fl := cmd.Flags()
+	fl.BoolVar(&reset, "reset", false, "delete the home's chain data, keys, gateway store and agent state first, starting a new network")
+	fl.Int64Var(&exitAfter, "exit-after-blocks", 0, "stop after this many more blocks once up (for scripts and tests); 0 runs until interrupted")
+	fl.BoolVar(&chainOnly, "chain-only", false, "start only the chain (no subnet, miners, validator, gateway or agents)")
+	fl.BoolVar(&uo.NoGateway, "no-gateway", false, "do not start the gateway (nor the agents, which use it)")
+	fl.BoolVar(&uo.NoAgents, "no-agents", false, "do not start the example agents")
+	fl.StringVar(&uo.Model, "model", "", "GGUF model the subnet serves (default: found in $DEAI_MODELS, <home>/models or ../shared/models)")
+	fl.IntVar(&uo.Miners, "miners", node.DefaultUpMiners, "miners to run")
+	fl.StringVar(&uo.GatewayAddr, "gateway-addr", node.DefaultUpGatewayAddr, "the gateway's listen address")
+	fl.StringVar(&uo.AgentsDir, "agents", "", "directory of the example agents (default examples/agents)")
 	return cmd
 }
 
@@ -231,36 +277,6 @@ func resetHome(home string) error {
 	return nil
 }
 
-func summarize(ctx context.Context, home string, n *node.Node, created bool) (upSummary, error) {
-	// Wait for the first committed block so the summary shows a live chain.
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := n.WaitHeight(wctx, 1); err != nil {
-		return upSummary{}, fmt.Errorf("wait for the first block: %w", err)
-	}
-	st, err := n.Client().Status(ctx)
-	if err != nil {
-		return upSummary{}, err
-	}
-	s := upSummary{Home: home, ChainID: st.ChainID, NodeID: n.NodeID(), RPC: rpcURL(n.RPCAddr()), Height: st.LatestHeight, DevKey: node.DevKeyName, Initialized: created}
-	if fi, err := os.Stat(node.DevPassphraseFile(home)); err == nil && fi.Mode().IsRegular() {
-		s.DevPassphraseFile = node.DevPassphraseFile(home)
-	}
-	ks, err := wallet.Open(node.KeysDir(home))
-	if err != nil {
-		return s, err
-	}
-	if info, err := ks.Info(node.DevKeyName); err == nil {
-		s.DevAddress = info.Address.String()
-		var bal ledger.Balance
-		if err := queryJSON(ctx, n.Client(), "/balance/"+s.DevAddress, &bal); err != nil {
-			return s, err
-		}
-		s.DevBalance = bal.Balance
-	}
-	return s, nil
-}
-
 func printUp(w io.Writer, s upSummary) error {
 	state := "running"
 	if s.Initialized {
@@ -274,7 +290,39 @@ func printUp(w io.Writer, s upSummary) error {
 	if s.DevPassphraseFile != "" {
 		fmt.Fprintf(w, "  passphrase  %s\n", s.DevPassphraseFile)
 	}
-	fmt.Fprintf(w, "\nTry, in another terminal:\n  deai query balance %s\n  deai tx send --from dev --to <deai1…> --amount 1deai\n\nCtrl-C stops the node; run deai up again to continue the same chain.\n", s.DevAddress)
+	nw := s.Network
+	if nw.ModelHint != "" {
+		fmt.Fprintf(w, "\n  model       none: %s\n", nw.ModelHint)
+	}
+	if nw.Netuid != 0 {
+		fmt.Fprintf(w, "  subnet      %d serving %s (%s, digest %s…)\n", nw.Netuid, nw.ModelID, nw.Model, nw.ModelDigest[:min(16, len(nw.ModelDigest))])
+		fmt.Fprintf(w, "  miners      %s\n", strings.Join(nw.Miners, " "))
+		fmt.Fprintf(w, "  validator   %s (grades miners, votes on disputes, spot-checks receipts)\n", nw.Validator)
+	}
+	if nw.Gateway != "" {
+		fmt.Fprintf(w, "  gateway     %s  (address %s; vouchers accepted)\n  api key     %s  (in %s)\n", nw.Gateway, nw.GatewayAddr, nw.APIKey, nw.APIKeyFile)
+	}
+	if nw.Metrics != "" {
+		fmt.Fprintf(w, "  metrics     %s  (Prometheus: chain, miners, validator, gateway)\n", nw.Metrics)
+	}
+	for _, a := range nw.Agents {
+		fmt.Fprintf(w, "  agent       %s\n", a)
+	}
+	if nw.AgentsHint != "" {
+		fmt.Fprintf(w, "  agents      %s\n", nw.AgentsHint)
+	}
+	fmt.Fprintf(w, "\nTry, in another terminal:\n  deai query balance %s\n  deai tx send --from dev --to <deai1…> --amount 1deai\n", s.DevAddress)
+	if nw.Gateway != "" {
+		fmt.Fprintf(w, "  deai subnet metagraph %d\n  deai agent log --agent pipeline\n", nw.Netuid)
+		fmt.Fprintf(w, "\n  curl -s %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n", nw.Gateway, nw.APIKey)
+		fmt.Fprintf(w, "    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"max_tokens\":32}'\n", nw.ModelID)
+		fmt.Fprintf(w, "\nOpenAI Go SDK:\n  client := openai.NewClient(option.WithBaseURL(%q), option.WithAPIKey(%q))\n", nw.Gateway+"/", nw.APIKey)
+		fmt.Fprintf(w, "  resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: %q,\n", nw.ModelID)
+		fmt.Fprintf(w, "      Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(\"Once upon a time\")}})\n")
+		fmt.Fprintf(w, "\nOpenAI Python SDK:\n  from openai import OpenAI\n  client = OpenAI(base_url=%q, api_key=%q)\n", nw.Gateway, nw.APIKey)
+		fmt.Fprintf(w, "  print(client.chat.completions.create(model=%q, messages=[{\"role\": \"user\", \"content\": \"Once upon a time\"}]).choices[0].message.content)\n", nw.ModelID)
+	}
+	fmt.Fprintln(w, "\nCtrl-C stops everything; run deai up again to continue the same network.")
 	return nil
 }
 

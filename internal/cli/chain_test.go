@@ -65,7 +65,7 @@ func (h *upHarness) startUp(extra ...string) (summary map[string]any, stop func(
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	args := append([]string{"up", "--home", h.home, "--rpc-addr", h.rpc, "--p2p-addr", h.p2p, "--block-time", "200ms", "-o", "json"}, extra...)
+	args := append([]string{"up", "--home", h.home, "--rpc-addr", h.rpc, "--p2p-addr", h.p2p, "--block-time", "200ms", "--chain-only", "-o", "json"}, extra...)
 	go func() { done <- cli.Run(ctx, args, strings.NewReader(""), &out, &errb) }()
 	deadline := time.After(60 * time.Second)
 	for {

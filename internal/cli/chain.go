@@ -251,6 +251,7 @@ keys, subnet, gateway balance and agent state. --reset starts fresh.
 	fl.BoolVar(&chainOnly, "chain-only", false, "start only the chain (no subnet, miners, validator, gateway or agents)")
 	fl.BoolVar(&uo.NoGateway, "no-gateway", false, "do not start the gateway (nor the agents, which use it)")
 	fl.BoolVar(&uo.NoAgents, "no-agents", false, "do not start the example agents")
+	fl.BoolVar(&uo.NoProvider, "no-provider", false, "do not start the compute provider")
 	fl.StringVar(&uo.Model, "model", "", "GGUF model the subnet serves (default: found in $DEAI_MODELS, <home>/models or ../shared/models)")
 	fl.IntVar(&uo.Miners, "miners", node.DefaultUpMiners, "miners to run")
 	fl.StringVar(&uo.GatewayAddr, "gateway-addr", node.DefaultUpGatewayAddr, "the gateway's listen address")
@@ -304,6 +305,12 @@ func printUp(w io.Writer, s upSummary) error {
 	}
 	if nw.Metrics != "" {
 		fmt.Fprintf(w, "  metrics     %s  (Prometheus: chain, miners, validator, gateway)\n", nw.Metrics)
+	}
+	if nw.Provider != "" {
+		fmt.Fprintf(w, "  provider    %s  (%s runtime; address %s)\n", nw.Provider, nw.ProviderRuntime, nw.ProviderAddr)
+	}
+	if nw.ProviderHint != "" {
+		fmt.Fprintf(w, "  provider    %s\n", nw.ProviderHint)
 	}
 	for _, a := range nw.Agents {
 		fmt.Fprintf(w, "  agent       %s\n", a)

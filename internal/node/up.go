@@ -66,6 +66,7 @@ type UpOptions struct {
 	NoSubnet    bool // only the chain
 	NoGateway   bool
 	NoAgents    bool
+	NoProvider  bool
 	// AgentsDir holds the example agents (fetcher.yaml, summarizer.yaml,
 	// pipeline.yaml); "" looks for examples/agents below the working
 	// directory.
@@ -95,9 +96,14 @@ type UpInfo struct {
 	APIKey      string     `json:"api_key,omitempty"`
 	APIKeyFile  string     `json:"api_key_file,omitempty"`
 	Metrics     string     `json:"metrics,omitempty"` // every daemon's Prometheus metrics
-	Agents      []string   `json:"agents,omitempty"`
-	AgentsHint  string     `json:"agents_hint,omitempty"`
-	Resumed     bool       `json:"resumed"` // the subnet and keys existed already
+	// Provider is the compute provider's API (Docker, else exec).
+	Provider        string     `json:"provider,omitempty"`
+	ProviderAddr    tx.Address `json:"provider_address,omitzero"`
+	ProviderRuntime string     `json:"provider_runtime,omitempty"`
+	ProviderHint    string     `json:"provider_hint,omitempty"`
+	Agents          []string   `json:"agents,omitempty"`
+	AgentsHint      string     `json:"agents_hint,omitempty"`
+	Resumed         bool       `json:"resumed"` // the subnet and keys existed already
 }
 
 // FindModel returns the model file Up serves: $DEAI_MODELS or
@@ -263,7 +269,7 @@ func (u *upRun) start(ctx, sctx context.Context) (UpInfo, error) {
 	for i := range nMiners {
 		names = append(names, fmt.Sprintf("miner-%d", i+1))
 	}
-	names = append(names, "validator", "gateway", "fetcher", "summarizer", "pipeline")
+	names = append(names, "validator", "gateway", "fetcher", "summarizer", "pipeline", "provider")
 	var fund []tx.Msg
 	for _, name := range names {
 		k := roleKey(dev, name)
@@ -349,6 +355,11 @@ func (u *upRun) start(ctx, sctx context.Context) (UpInfo, error) {
 	u.wg.Go(func() { voter.Run(sctx) }) //nolint:errcheck // stopped by sctx
 	u.wg.Go(func() { vaud.Run(sctx) })  //nolint:errcheck // stopped by sctx
 
+	if !o.NoProvider {
+		if err := u.startProvider(ctx, sctx, roles["provider"], &info); err != nil {
+			return info, fmt.Errorf("compute provider: %w", err)
+		}
+	}
 	if o.NoGateway {
 		return info, nil
 	}

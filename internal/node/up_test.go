@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,10 +15,15 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/deai-network/deai/internal/agent"
+	"github.com/deai-network/deai/internal/agent/runner"
 	"github.com/deai-network/deai/internal/chain"
 	"github.com/deai-network/deai/internal/config"
+	lmarket "github.com/deai-network/deai/internal/ledger/market"
 	lsubnet "github.com/deai-network/deai/internal/ledger/subnet"
+	"github.com/deai-network/deai/internal/market"
+	"github.com/deai-network/deai/internal/market/runtime/runtimetest"
 	"github.com/deai-network/deai/internal/node"
+	"github.com/deai-network/deai/internal/tx"
 	"github.com/deai-network/deai/internal/wallet"
 )
 
@@ -139,6 +145,53 @@ func TestUpWholeNetwork(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+
+	// A lease runs a container on the devnet's provider (Docker).
+	t.Run("lease runs a container", func(t *testing.T) {
+		cli := runtimetest.Docker(t)
+		if info.ProviderRuntime != "docker" {
+			t.Fatalf("a Docker Engine answers but the provider runs %q (%s)", info.ProviderRuntime, info.ProviderHint)
+		}
+		image := runtimetest.BuildEchoImage(ctx, t, cli)
+		ks, err := wallet.Open(node.KeysDir(home))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, err := ks.Load(node.DevKeyName, []byte("test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lr, err := node.AgentLeaser(c, dev).Lease(ctx, runner.LeaseRequest{SDL: []byte(fmt.Sprintf(echoSDL, image, "hello-from-up", 1000)),
+			Deposit: 5 * tx.UnitsPerDEAI, MaxPrice: 1000, BidWait: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lr.Provider != info.ProviderAddr || len(lr.Endpoints) != 1 {
+			t.Fatalf("lease %+v, provider %s", lr, info.ProviderAddr)
+		}
+		// The container's server may take a moment after the port opens.
+		var body []byte
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			resp, err := http.Get("http://" + lr.Endpoints[0] + "/")
+			if err == nil {
+				body, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(body), "hello-from-up") {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the container answered %q, %v", body, err)
+			}
+		}
+		id, err := lmarket.ParseLeaseID(lr.Lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := market.NewTenant(c, dev).CloseLease(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	// The example pipeline buys from the fetcher and the summarizer within
 	// its budget; its signed log says so.

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -28,7 +30,10 @@ func (u *upRun) startProvider(ctx, sctx context.Context, k *wallet.Key, info *Up
 	stateDir := filepath.Join(u.o.Home, "provider")
 	var rt runtime.Runtime
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	d, derr := runtime.NewDocker(pctx, runtime.DockerOptions{Instance: "deai-up", PublishIP: "127.0.0.1",
+	// One instance name per home: two networks on one Docker Engine never
+	// adopt each other's containers.
+	sum := sha256.Sum256([]byte(u.o.Home))
+	d, derr := runtime.NewDocker(pctx, runtime.DockerOptions{Instance: "deai-up-" + hex.EncodeToString(sum[:4]), PublishIP: "127.0.0.1",
 		StateDir: filepath.Join(stateDir, "docker"), Logger: u.log})
 	cancel()
 	switch {

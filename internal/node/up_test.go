@@ -191,6 +191,15 @@ func TestUpWholeNetwork(t *testing.T) {
 		if err := market.NewTenant(c, dev).CloseLease(ctx, id); err != nil {
 			t.Fatal(err)
 		}
+		// The provider removes the container of a closed lease.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if _, err := http.Get("http://" + lr.Endpoints[0] + "/"); err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the container of the closed lease still answers after 30 s")
+			}
+		}
 	})
 
 	// The example pipeline buys from the fetcher and the summarizer within

@@ -103,6 +103,7 @@ func NewRoot(env *Env) *cobra.Command {
 		addTenantDeployCmds(env, newDeployCmd(env)), newLeaseCmd(env), newProviderCmd(env),
 		newAgentCmd(env), newPaychCmd(env),
 		newVerifyCmd(env),
+		newConfigCmd(env),
 	)
 	return root
 }

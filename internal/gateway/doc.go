@@ -51,6 +51,17 @@
 // key when Payments is set. Redeeming the kept vouchers
 // on chain is the Payments owner's job (internal/node, deai gateway).
 //
+// Explorer (explorer.go): with Options.Chain the gateway serves a
+// read-only web UI at /ui/ (assets embedded from ui/: no CDN, no external
+// fonts, charts drawn as inline SVG) and its JSON API under /ui/api/:
+// status, the latest blocks, an allowlisted passthrough of public ledger
+// queries (/account/, /balance/, /subnet/, /market/, /agents/, /paych/,
+// /params, /supply), the gateway's own view of its miners (latency,
+// requests, receipts, earnings), each subnet's incentive and emission
+// over its last DefaultExplorerEpochs epochs (sampled in memory by Run),
+// and Server-Sent Events with every new block. It needs no key: all of it
+// is public on the chain or harmless.
+//
 // Privacy: no key needs an option to keep prompts private, because the
 // gateway never writes request or response text to its store or its log
 // (internal/node's TestGatewayKeepsPromptsOut checks both).

@@ -58,6 +58,8 @@ type Options struct {
 	Key     wire.Signer // the gateway's hotkey; signs every request to a miner
 	Network Network
 	// Chain verifies deposits (/tx/<hash>); nil disables POST /v1/deposits.
+	// With a Chain the gateway also serves the explorer web UI at /ui/
+	// and its read-only JSON API at /ui/api/ (explorer.go).
 	Chain chain.Client
 	// Keys maps API keys to the ledger accounts they spend from.
 	Keys map[string]tx.Address
@@ -119,6 +121,7 @@ type Gateway struct {
 	store   Store
 	payouts *payouts
 	m       *metrics
+	ex      *explorer // nil without a Chain
 	h       http.Handler
 
 	mu      sync.Mutex // guards models and fetched
@@ -185,6 +188,9 @@ func New(o Options) (*Gateway, error) {
 	if g.store == nil {
 		g.store = &memStore{}
 	}
+	if o.Chain != nil {
+		g.ex = newExplorer(o.Chain)
+	}
 	replay := func(r Record) error {
 		if err := g.accts.replay(r); err != nil {
 			return err
@@ -213,6 +219,14 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if g.ex != nil {
+		srv.RegisterOnShutdown(g.ex.shutdown)
+		ectx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { g.ex.run(ectx, g) })
+		defer wg.Wait()
+		defer stop()
+	}
 	if g.o.Chain != nil && g.o.SettleInterval > 0 {
 		sctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -247,6 +261,9 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /v1/gateway/settlements", g.handleSettlements)
 	if g.o.Metrics != nil {
 		mux.Handle("GET /metrics", metricsHandler(g.o.Metrics))
+	}
+	if g.ex != nil {
+		g.explorerRoutes(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newAPIError(http.StatusNotFound, "invalid_request_error", "not_found", "no route "+r.Method+" "+r.URL.Path))

@@ -40,6 +40,32 @@ type minerStats struct {
 	failures  int       // consecutive
 	openUntil time.Time // breaker open while now < openUntil
 	trial     bool      // a half-open trial is in flight
+	requests  uint64    // finished requests, for the explorer
+	failed    uint64    // of which failed
+}
+
+// minerView is a miner's health as the explorer shows it.
+type minerView struct {
+	LatencyMs   float64 `json:"latency_ms"` // EWMA; 0 until measured
+	InFlight    int     `json:"in_flight"`
+	Requests    uint64  `json:"requests"` // answered or failed since start
+	Receipts    uint64  `json:"receipts"` // verified answers (a signed receipt each)
+	Failures    uint64  `json:"failures"`
+	Consecutive int     `json:"consecutive_failures"`
+	BreakerOpen bool    `json:"breaker_open"`
+}
+
+// views returns every measured miner's health.
+func (r *router) views() map[tx.Address]minerView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	out := make(map[tx.Address]minerView, len(r.stats))
+	for a, s := range r.stats {
+		out[a] = minerView{LatencyMs: float64(s.latency) / float64(time.Millisecond), InFlight: s.inflight, Requests: s.requests,
+			Receipts: s.requests - s.failed, Failures: s.failed, Consecutive: s.failures, BreakerOpen: now.Before(s.openUntil)}
+	}
+	return out
 }
 
 func newRouter(region string, threshold int, cooldown time.Duration, now func() time.Time) *router {
@@ -108,7 +134,9 @@ func (r *router) done(a tx.Address, ok bool, latency time.Duration) {
 	s := r.statsLocked(a)
 	s.inflight--
 	s.trial = false
+	s.requests++
 	if !ok {
+		s.failed++
 		s.failures++
 		if s.failures >= r.threshold {
 			s.openUntil = r.now().Add(r.cooldown)

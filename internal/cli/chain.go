@@ -303,6 +303,9 @@ func printUp(w io.Writer, s upSummary) error {
 	if nw.Gateway != "" {
 		fmt.Fprintf(w, "  gateway     %s  (address %s; vouchers accepted)\n  api key     %s  (in %s)\n", nw.Gateway, nw.GatewayAddr, nw.APIKey, nw.APIKeyFile)
 	}
+	if nw.Explorer != "" {
+		fmt.Fprintf(w, "  explorer    %s\n", nw.Explorer)
+	}
 	if nw.Metrics != "" {
 		fmt.Fprintf(w, "  metrics     %s  (Prometheus: chain, miners, validator, gateway)\n", nw.Metrics)
 	}

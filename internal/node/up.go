@@ -95,7 +95,8 @@ type UpInfo struct {
 	GatewayAddr tx.Address `json:"gateway_address,omitzero"`
 	APIKey      string     `json:"api_key,omitempty"`
 	APIKeyFile  string     `json:"api_key_file,omitempty"`
-	Metrics     string     `json:"metrics,omitempty"` // every daemon's Prometheus metrics
+	Metrics     string     `json:"metrics,omitempty"`  // every daemon's Prometheus metrics
+	Explorer    string     `json:"explorer,omitempty"` // the gateway's web UI
 	// Provider is the compute provider's API (Docker, else exec).
 	Provider        string     `json:"provider,omitempty"`
 	ProviderAddr    tx.Address `json:"provider_address,omitzero"`
@@ -518,6 +519,7 @@ func (u *upRun) startGateway(ctx, sctx context.Context, dev, gk *wallet.Key, net
 	gu := &upGateway{url: "http://" + ln.Addr().String() + "/v1", addr: g.Address()}
 	info.Gateway, info.GatewayAddr = gu.url, g.Address()
 	info.Metrics = "http://" + ln.Addr().String() + "/metrics"
+	info.Explorer = "http://" + ln.Addr().String() + "/ui/"
 
 	// The dev account's prepaid balance, once: a transfer to the gateway,
 	// credited through POST /v1/deposits.

@@ -118,7 +118,8 @@ func newServeCmd(env *Env) *cobra.Command {
 		Long: `Serve GGUF models with the built-in engine over an OpenAI-compatible API:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming
 and not) and POST /v1/embeddings. A model's id is its file name without
-.gguf. Responses carry X-Deai-Model-Digest and X-Deai-Tokens-Digest.`,
+.gguf. Responses carry X-Deai-Model-Digest and X-Deai-Tokens-Digest.
+GET /metrics serves Prometheus metrics (requests, latency, tokens, tokens/s).`,
 		Example: "  deai serve --model stories260K.gguf --addr 127.0.0.1:8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -140,6 +141,7 @@ and not) and POST /v1/embeddings. A model's id is its file name without
 				log.Info("model loaded", "model", e.Info().ID, "digest", e.Info().Digest, "chat_template", e.ChatTemplate(), "context", e.Info().ContextLength)
 			}
 			opts.Logger = log
+			opts.Metrics = newRegistry() // GET /metrics on the same address
 			s, err := serve.New(opts)
 			if err != nil {
 				return err

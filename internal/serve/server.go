@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults for Options fields left zero.
@@ -78,6 +80,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for "created" fields; nil is time.Now.
 	Now func() time.Time
+	// Metrics, when set, gets the server's Prometheus series and turns on
+	// GET /metrics (requests, latency, tokens, tokens/s per generation).
+	Metrics *prometheus.Registry
 }
 
 // Server is the OpenAI-compatible HTTP server.
@@ -91,6 +96,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	handler  http.Handler
+	metrics  *metrics            // nil without Options.Metrics
+	gatherer prometheus.Gatherer // serves GET /metrics
 }
 
 // New returns a Server for opts.
@@ -99,7 +106,17 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("new server: no models")
 	}
 	s := &Server{backends: make(map[string]Backend), now: opts.Now, log: opts.Logger}
+	if opts.Metrics != nil {
+		m, err := newMetrics(opts.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("new server: metrics: %w", err)
+		}
+		s.metrics, s.gatherer = m, opts.Metrics
+	}
 	for _, b := range opts.Backends {
+		if s.metrics != nil {
+			b = countingBackend{Backend: b, m: s.metrics}
+		}
 		id := b.Info().ID
 		if id == "" {
 			return nil, errors.New("new server: a model has an empty id")
@@ -193,6 +210,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, apiError{status: http.StatusNotFound, Message: "unknown path " + r.URL.Path, Type: typeInvalid, Code: strp(codeNotFound)})
 	})
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", metricsHandler(s.gatherer))
+		return s.logged(s.metrics.instrument(mux, mux))
+	}
 	return s.logged(mux)
 }
 

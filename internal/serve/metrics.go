@@ -85,4 +85,6 @@ func (b countingBackend) Embed(ctx context.Context, inputs []string) (Embeddings
 	return e, err
 }
 
-func metricsHandler(g prometheus.Gatherer) http.Handler { return promhttp.HandlerFor(g, promhttp.HandlerOpts{}) }
+func metricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}

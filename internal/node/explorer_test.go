@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -59,7 +60,8 @@ func artifactsDir(t *testing.T) string {
 // network in headless Chromium: the page fills, the height grows through
 // the event stream, the metagraph has rows, the incentive and emission
 // charts draw lines after epochs, the miners, agents and disputes
-// sections render, and the page logs no error and throws nothing.
+// sections render, and the page logs no error (console or browser log)
+// and throws nothing.
 func TestExplorerInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	if testing.Short() {
@@ -152,6 +154,13 @@ func TestExplorerInBrowser(t *testing.T) {
 				}
 				mu.Lock()
 				problems = append(problems, "console.error: "+strings.Join(args, " "))
+				mu.Unlock()
+			}
+		case *cdplog.EventEntryAdded:
+			// The browser's own log: CSP violations, failed loads.
+			if e := ev.Entry; e != nil && string(e.Level) == "error" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("browser log (%s): %s %s", e.Source, e.Text, e.URL))
 				mu.Unlock()
 			}
 		case *runtime.EventExceptionThrown:

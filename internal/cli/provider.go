@@ -474,6 +474,7 @@ func runProvider(ctx context.Context, env *Env, f *providerFlags) error {
 		StateDir: cfg.StateDir, RequiredAttributes: pl.Required, BidDeposit: cfg.BidDeposit,
 		BidTimeout: cfg.BidTimeout.Duration, ManifestTimeout: cfg.ManifestTimeout.Duration, PollInterval: cfg.PollInterval.Duration,
 		WithdrawPeriod: cfg.WithdrawPeriod.Duration, UsagePeriod: cfg.UsagePeriod.Duration, Logger: log,
+		Metrics: newRegistry(), // GET /metrics on the provider's API
 	})
 	if err != nil {
 		return err

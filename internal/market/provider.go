@@ -17,6 +17,8 @@ import (
 	"time"
 
 	lmarket "github.com/deai-network/deai/internal/ledger/market"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/deai-network/deai/internal/market/manifest"
 	"github.com/deai-network/deai/internal/market/runtime"
 	"github.com/deai-network/deai/internal/tx"
@@ -157,6 +159,9 @@ type ProviderOptions struct {
 	CapacityRetry      time.Duration // re-examine orders declined for lack of capacity or an unanswered bid; default 10 s
 	Logger             *slog.Logger
 	Now                func() time.Time
+	// Metrics, when set, gets the provider's Prometheus series and turns
+	// on GET /metrics on its API (Handler).
+	Metrics *prometheus.Registry
 }
 
 // Provider is the provider daemon. Run drives it; the HTTP API (Handler)
@@ -166,6 +171,7 @@ type Provider struct {
 	log *slog.Logger
 
 	bg sync.WaitGroup // background chain calls (metering); Run waits for them
+	m  *metrics
 
 	mu     sync.Mutex             // guards the fields below
 	orders map[string]*orderState // order ID -> what we did about it
@@ -226,7 +232,14 @@ func NewProvider(o ProviderOptions) (*Provider, error) {
 	if err := os.MkdirAll(filepath.Join(o.StateDir, "manifests"), 0o700); err != nil {
 		return nil, fmt.Errorf("provider state: %w", err)
 	}
-	return &Provider{o: o, log: log.With("component", "provider"), orders: map[string]*orderState{}, leases: map[string]*leaseState{}}, nil
+	p := &Provider{o: o, log: log.With("component", "provider"), orders: map[string]*orderState{}, leases: map[string]*leaseState{}}
+	p.m = newMetrics(p)
+	if o.Metrics != nil {
+		if err := p.m.register(o.Metrics); err != nil {
+			return nil, fmt.Errorf("provider metrics: %w", err)
+		}
+	}
+	return p, nil
 }
 
 // Address is the provider's account.
@@ -503,6 +516,7 @@ func (p *Provider) considerOrder(ctx context.Context, o Order) {
 	st.bidID, st.bidAt, st.reason, st.retryAt = id, p.o.Now(), "", time.Time{}
 	p.mu.Unlock()
 	p.log.Info("bid placed", "order", o.ID, "price", price)
+	p.m.bids.WithLabelValues("placed").Inc()
 }
 
 // followBids releases capacity of bids that lost or closed and closes our
@@ -530,6 +544,7 @@ func (p *Provider) followBids(ctx context.Context) error {
 		case "open":
 			if p.o.Now().Sub(st.bidAt) > p.o.BidTimeout {
 				p.log.Info("bid timed out", "bid", b.ID)
+				p.m.bids.WithLabelValues("timed_out").Inc()
 				if err := p.o.Chain.CloseBid(ctx, b.ID); err != nil {
 					p.log.Warn("close bid", "bid", b.ID, "err", err)
 				}
@@ -582,6 +597,7 @@ func (p *Provider) followLeases(ctx context.Context) error {
 			}
 			delete(p.orders, l.OrderID)
 			p.log.Info("lease won; waiting for the manifest", "lease", l.ID)
+			p.m.leases.WithLabelValues("won").Inc()
 		}
 		p.mu.Unlock()
 		if ls == nil {
@@ -652,6 +668,7 @@ func (p *Provider) meter(ctx context.Context, ls *leaseState, now time.Time) {
 			if err == nil {
 				err = p.o.Chain.ReportUsage(ctx, id, u)
 			}
+			p.m.usage.WithLabelValues(outcome(err)).Inc()
 			if err != nil && ctx.Err() == nil {
 				p.log.Warn("usage report", "lease", id, "err", err)
 			}
@@ -659,7 +676,9 @@ func (p *Provider) meter(ctx context.Context, ls *leaseState, now time.Time) {
 		if withdraw {
 			// Withdrawing settles the escrow: a dry account closes the
 			// lease on chain, and a later step tears the workload down.
-			if err := p.o.Chain.Withdraw(ctx, id); err != nil && ctx.Err() == nil {
+			err := p.o.Chain.Withdraw(ctx, id)
+			p.m.withdraws.WithLabelValues(outcome(err)).Inc()
+			if err != nil && ctx.Err() == nil {
 				p.log.Warn("withdraw", "lease", id, "err", err)
 			}
 		}
@@ -681,6 +700,7 @@ func (p *Provider) teardown(ctx context.Context, l Lease, why string) {
 	p.mu.Unlock()
 	os.Remove(p.manifestPath(l.ID)) //nolint:errcheck // best effort; a stale file is ignored
 	p.log.Info("lease torn down", "lease", l.ID, "why", why)
+	p.m.leases.WithLabelValues("torn_down").Inc()
 }
 
 // Errors of manifest delivery, mapped to HTTP statuses by the handler.
@@ -735,6 +755,7 @@ func (p *Provider) AcceptManifest(ctx context.Context, caller tx.Address, dseq u
 		ls.deployed, ls.hash = true, h
 		p.mu.Unlock()
 		p.log.Info("manifest accepted; workload deployed", "lease", l.ID)
+		p.m.leases.WithLabelValues("deployed").Inc()
 		done = append(done, l.ID)
 	}
 	if len(done) == 0 {

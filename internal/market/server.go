@@ -33,6 +33,9 @@ func (p *Provider) Handler() http.Handler {
 	mux.Handle("PUT /deployment/{dseq}/manifest", v.Wrap(http.HandlerFunc(p.serveManifest)))
 	mux.Handle("POST /lease/status", v.Wrap(http.HandlerFunc(p.serveLeaseStatus)))
 	mux.Handle("POST /lease/logs", v.Wrap(http.HandlerFunc(p.serveLeaseLogs)))
+	if p.o.Metrics != nil {
+		mux.Handle("GET /metrics", metricsHandler(p.o.Metrics))
+	}
 	return mux
 }
 

@@ -77,7 +77,7 @@ func (u *upRun) startProvider(ctx, sctx context.Context, k *wallet.Key, info *Up
 	table := market.DefaultPriceTable
 	p, err := market.NewProvider(market.ProviderOptions{Chain: market.NewLedgerChain(u.c, k), Runtime: rt, Inventory: inv, Pricer: &table,
 		Info: market.ProviderInfo{HostURI: "http://" + ln.Addr().String(), Region: "local"}, StateDir: stateDir,
-		BidDeposit: 1_000_000, Logger: u.log.With("role", "provider")})
+		BidDeposit: 1_000_000, Logger: u.log.With("role", "provider"), Metrics: u.reg})
 	if err != nil {
 		ln.Close()
 		return err

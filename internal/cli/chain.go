@@ -111,7 +111,7 @@ config/dev.passphrase (mode 0600) for devnet convenience.`,
 
 func newNodeCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "node", Short: "Run a ledger node"}
-	var rpcAddr string
+	var rpcAddr, metricsAddr string
 	start := &cobra.Command{
 		Use:   "start",
 		Short: "Run CometBFT and the ledger in this process until interrupted",
@@ -125,13 +125,24 @@ func newNodeCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return node.Run(cmd.Context(), node.Options{Home: env.Home, Config: c, Logger: log, RPCAddr: rpcAddr}, func(n *node.Node) error {
+			ctx := cmd.Context()
+			return node.Run(ctx, node.Options{Home: env.Home, Config: c, Logger: log, RPCAddr: rpcAddr}, func(n *node.Node) error {
 				log.Info("node started", "home", env.Home, "node_id", n.NodeID(), "rpc", rpcURL(n.RPCAddr()), dlog.KeyHeight, n.Height())
-				return nil
+				if metricsAddr == "" {
+					return nil
+				}
+				reg := newRegistry()
+				bm, err := chain.NewMetrics(reg)
+				if err != nil {
+					return err
+				}
+				go bm.Run(ctx, n.Client()) //nolint:errcheck // ends with ctx
+				return serveMetrics(ctx, metricsAddr, reg, env.Stderr)
 			})
 		},
 	}
 	start.Flags().StringVar(&rpcAddr, "rpc-addr", "", "override the home's RPC listen address for this run")
+	start.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics (block height, block interval, txs per block) at http://ADDR/metrics")
 	cmd.AddCommand(start)
 	return cmd
 }

@@ -267,3 +267,26 @@ func cutField(detail, prefix string) (string, bool) {
 	}
 	return "", false
 }
+
+// ReadAuditFile reads and verifies the log at path (see ReadAuditLog).
+func ReadAuditFile(path string) ([]VerifiedEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAuditLog(f, nil)
+}
+
+// SumAudit adds up the amounts of the entries of one kind and counts them.
+func SumAudit(es []VerifiedEntry, kind string) (tx.Amount, int) {
+	var s tx.Amount
+	n := 0
+	for _, e := range es {
+		if e.Entry.Kind == kind {
+			s += e.Entry.Amount
+			n++
+		}
+	}
+	return s, n
+}

@@ -195,13 +195,13 @@ func TestAgentsExampleEndToEnd(t *testing.T) {
 		t.Fatalf("pipeline spent %s, want %d", u.Spent, daily)
 	}
 	pl := readAudit(t, filepath.Join(work, "pipeline"))
-	if s, n := auditSum(pl, agent.AuditPayment); s != daily || n != 6 {
+	if s, n := agent.SumAudit(pl, agent.AuditPayment); s != daily || n != 6 {
 		t.Fatalf("pipeline audit: %d payments of %s, want 6 of %d", n, s, daily)
 	}
-	if _, n := auditSum(pl, agent.AuditRunDone); n != 3 {
+	if _, n := agent.SumAudit(pl, agent.AuditRunDone); n != 3 {
 		t.Fatalf("pipeline audit: %d runs done, want 3", n)
 	}
-	if _, n := auditSum(pl, agent.AuditRunFailed); n < 1 {
+	if _, n := agent.SumAudit(pl, agent.AuditRunFailed); n < 1 {
 		t.Fatal("pipeline audit: no run refused by the budget")
 	}
 	if got := redeemedFrom(t, net, pipeK.Address(), fetchK.Address()); got != 3000 {
@@ -210,18 +210,18 @@ func TestAgentsExampleEndToEnd(t *testing.T) {
 	if got := redeemedFrom(t, net, pipeK.Address(), sumK.Address()); got != 15000 {
 		t.Fatalf("ledger: summarizer redeemed %s from the pipeline, want 15000", got)
 	}
-	if s, _ := auditSum(readAudit(t, filepath.Join(work, "fetcher")), agent.AuditEarned); s != 3000 {
+	if s, _ := agent.SumAudit(readAudit(t, filepath.Join(work, "fetcher")), agent.AuditEarned); s != 3000 {
 		t.Fatalf("fetcher audit: earned %s, want 3000", s)
 	}
 	sl := readAudit(t, filepath.Join(work, "summarizer"))
-	if s, _ := auditSum(sl, agent.AuditEarned); s != 15000 {
+	if s, _ := agent.SumAudit(sl, agent.AuditEarned); s != 15000 {
 		t.Fatalf("summarizer audit: earned %s, want 15000", s)
 	}
 
 	// The summarizer paid the gateway per call with vouchers: its budget,
 	// its log, the gateway's credit and the ledger agree.
 	sumSpent := summarizer.Budget().Usage().Spent
-	if s, n := auditSum(sl, agent.AuditPayment); s != sumSpent || n != 3 || sumSpent == 0 {
+	if s, n := agent.SumAudit(sl, agent.AuditPayment); s != sumSpent || n != 3 || sumSpent == 0 {
 		t.Fatalf("summarizer audit: %d payments of %s, budget spent %s; want 3 equal to the budget", n, s, sumSpent)
 	}
 	if got := redeemedFrom(t, net, sumK.Address(), gwKey.Address()); got != sumSpent {
@@ -244,28 +244,11 @@ func TestAgentsExampleEndToEnd(t *testing.T) {
 
 func readAudit(t *testing.T, state string) []agent.VerifiedEntry {
 	t.Helper()
-	f, err := os.Open(runner.AuditPath(state))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	es, err := agent.ReadAuditLog(f, nil)
+	es, err := agent.ReadAuditFile(runner.AuditPath(state))
 	if err != nil {
 		t.Fatalf("audit log of %s: %v", state, err)
 	}
 	return es
-}
-
-func auditSum(es []agent.VerifiedEntry, kind string) (tx.Amount, int) {
-	var s tx.Amount
-	n := 0
-	for _, e := range es {
-		if e.Entry.Kind == kind {
-			s += e.Entry.Amount
-			n++
-		}
-	}
-	return s, n
 }
 
 // startAgentNet is a real single-validator node with 200 ms blocks; its

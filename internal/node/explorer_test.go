@@ -17,10 +17,6 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"github.com/deai-network/deai/internal/config"
-	"github.com/deai-network/deai/internal/node"
-	"github.com/deai-network/deai/internal/wallet"
 )
 
 // chromiumPath finds Debian's chromium: the test fails without it when
@@ -67,19 +63,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole network and a browser")
 	}
-	t.Setenv("PIPELINE_EVERY", "2s")
-	t.Setenv("FETCHER_LISTEN", freeListen(t))
-	t.Setenv("SUMMARIZER_LISTEN", freeListen(t))
-	t.Setenv("PIPELINE_LISTEN", freeListen(t))
-	home := t.TempDir()
-	cfg := config.Default()
-	cfg.Chain.BlockTime = config.Duration{Duration: 200 * time.Millisecond}
-	cfg.Chain.RPCAddr = "tcp://" + freeListen(t)
-	cfg.Chain.P2PAddr = "tcp://" + freeListen(t)
-	if _, err := node.Init(node.InitOptions{Home: home, Config: cfg, DevPassphrase: []byte("test"),
-		KDF: wallet.KDF{Name: wallet.KDFArgon2id, Time: 1, MemoryKiB: 8, Threads: 1}}); err != nil {
-		t.Fatal(err)
-	}
+	home, cfg := freshUpHome(t)
 	info, _, _ := upOnce(t, home, cfg)
 	if info.Explorer == "" || !strings.HasSuffix(info.Explorer, "/ui/") {
 		t.Fatalf("up reports explorer %q", info.Explorer)

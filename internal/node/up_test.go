@@ -71,17 +71,10 @@ func upOnce(t *testing.T, home string, cfg config.Config) (node.UpInfo, chain.Cl
 	return info, c, stop
 }
 
-// TestUpWholeNetwork is issue 9's end to end from a clean home: deai up
-// starts the chain, a subnet serving stories260K with three miners and a
-// validator, a gateway and the example agents; the gateway answers a chat
-// completion through the OpenAI Go SDK with the printed API key, the
-// validator sets weights, an epoch pays the miners, the example pipeline
-// agent spends within its budget, and a second up resumes the same
-// network.
-func TestUpWholeNetwork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the whole network")
-	}
+// freshUpHome initialises a home for node.Up with 200 ms blocks on free
+// ports, and points the example agents at free ports with a 2 s pipeline.
+func freshUpHome(t *testing.T) (string, config.Config) {
+	t.Helper()
 	t.Setenv("PIPELINE_EVERY", "2s")
 	t.Setenv("FETCHER_LISTEN", freeListen(t))
 	t.Setenv("SUMMARIZER_LISTEN", freeListen(t))
@@ -95,6 +88,21 @@ func TestUpWholeNetwork(t *testing.T) {
 		KDF: wallet.KDF{Name: wallet.KDFArgon2id, Time: 1, MemoryKiB: 8, Threads: 1}}); err != nil {
 		t.Fatal(err)
 	}
+	return home, cfg
+}
+
+// TestUpWholeNetwork is issue 9's end to end from a clean home: deai up
+// starts the chain, a subnet serving stories260K with three miners and a
+// validator, a gateway and the example agents; the gateway answers a chat
+// completion through the OpenAI Go SDK with the printed API key, the
+// validator sets weights, an epoch pays the miners, the example pipeline
+// agent spends within its budget, and a second up resumes the same
+// network.
+func TestUpWholeNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole network")
+	}
+	home, cfg := freshUpHome(t)
 	info, c, stop := upOnce(t, home, cfg)
 	ctx := t.Context()
 	if info.Netuid == 0 || len(info.Miners) != 3 || info.Gateway == "" || info.APIKey == "" || len(info.Agents) != 3 || info.Resumed {
@@ -224,7 +232,7 @@ func TestUpWholeNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paid, payments := auditSum(es, agent.AuditPayment)
+	paid, payments := agent.SumAudit(es, agent.AuditPayment)
 	if payments < 2 || paid == 0 || paid > 18000 {
 		t.Fatalf("the pipeline paid %s in %d payments, want its two calls per run within the day's 18000", paid, payments)
 	}

@@ -109,28 +109,11 @@ func waitListen(t *testing.T, addr string) {
 
 func readLog(t *testing.T, path string) []agent.VerifiedEntry {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	es, err := agent.ReadAuditLog(f, nil)
+	es, err := agent.ReadAuditFile(path)
 	if err != nil {
 		t.Fatalf("audit log %s: %v", path, err)
 	}
 	return es
-}
-
-func sumKind(es []agent.VerifiedEntry, kind string) (tx.Amount, int) {
-	var s tx.Amount
-	n := 0
-	for _, e := range es {
-		if e.Entry.Kind == kind {
-			s += e.Entry.Amount
-			n++
-		}
-	}
-	return s, n
 }
 
 // TestPipeline: a fetcher sells data, a summarizer sells a transform of
@@ -282,7 +265,7 @@ outputs:
 	_, _ = fetcher, summarizer
 
 	pl := readLog(t, runner.AuditPath(filepath.Join(dir, "state-pipeline")))
-	if s, n := sumKind(pl, agent.AuditPayment); s != spent || n != 10 {
+	if s, n := agent.SumAudit(pl, agent.AuditPayment); s != spent || n != 10 {
 		t.Fatalf("pipeline audit: %d payments of %s, want 10 of %d", n, s, spent)
 	}
 	var opens, topUps int
@@ -297,17 +280,17 @@ outputs:
 	if opens != 2 || topUps != 2 {
 		t.Fatalf("pipeline audit: %d channel opens and %d top-ups, want 2 and 2", opens, topUps)
 	}
-	if _, n := sumKind(pl, agent.AuditPaymentRefused); n != 3 {
+	if _, n := agent.SumAudit(pl, agent.AuditPaymentRefused); n != 3 {
 		t.Fatalf("pipeline audit: %d refused payments, want 3 (the failed summary, then twice the budget)", n)
 	}
-	if s, _ := sumKind(readLog(t, runner.AuditPath(filepath.Join(dir, "state-fetcher"))), agent.AuditEarned); s != 1800 {
+	if s, _ := agent.SumAudit(readLog(t, runner.AuditPath(filepath.Join(dir, "state-fetcher"))), agent.AuditEarned); s != 1800 {
 		t.Fatalf("fetcher earned %s in its log, want 1800", s)
 	}
 	sl := readLog(t, runner.AuditPath(filepath.Join(dir, "state-summarizer")))
-	if s, _ := sumKind(sl, agent.AuditEarned); s != 2000 {
+	if s, _ := agent.SumAudit(sl, agent.AuditEarned); s != 2000 {
 		t.Fatalf("summarizer earned %s in its log, want 2000", s)
 	}
-	if _, n := sumKind(sl, agent.AuditRunFailed); n != 1 {
+	if _, n := agent.SumAudit(sl, agent.AuditRunFailed); n != 1 {
 		t.Fatalf("summarizer logged %d failed calls, want 1", n)
 	}
 	out, err := os.ReadFile(filepath.Join(dir, "out", "summaries.jsonl"))
@@ -398,13 +381,13 @@ steps:
 		t.Fatalf("recipient has %s after the kill, want 150", b)
 	}
 	es := readLog(t, runner.AuditPath(r.StateDir()))
-	if s, n := sumKind(es, agent.AuditAction); n < 2 || s != 150 {
+	if s, n := agent.SumAudit(es, agent.AuditAction); n < 2 || s != 150 {
 		t.Fatalf("audit actions: %d worth %s, want the transfer of 150 and the kill", n, s)
 	}
-	if _, n := sumKind(es, agent.AuditApproved); n != 1 {
+	if _, n := agent.SumAudit(es, agent.AuditApproved); n != 1 {
 		t.Fatalf("audit: %d approvals, want 1", n)
 	}
-	if _, n := sumKind(es, agent.AuditApprovalPending); n != 2 {
+	if _, n := agent.SumAudit(es, agent.AuditApprovalPending); n != 2 {
 		t.Fatalf("audit: %d pending approvals, want 2", n)
 	}
 }

@@ -204,6 +204,7 @@ func (g *Gateway) explorerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/api/miners", g.handleExplorerMiners)
 	mux.HandleFunc("GET /ui/api/history", g.handleExplorerHistory)
 	mux.HandleFunc("GET /ui/api/events", g.handleExplorerEvents)
+	mux.HandleFunc("GET /ui/api/agents", g.handleExplorerAgents)
 	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
 		explorerError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
 	})
@@ -438,4 +439,29 @@ func (g *Gateway) handleExplorerEvents(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		}
 	}
+}
+
+// AgentBudget is one agent's budget at its signer, as the explorer shows
+// it.
+type AgentBudget struct {
+	Name      string     `json:"name"`
+	Address   tx.Address `json:"address"`
+	Total     tx.Amount  `json:"total"`
+	Spent     tx.Amount  `json:"spent"`
+	Reserved  tx.Amount  `json:"reserved"`
+	PerPeriod tx.Amount  `json:"per_period,omitempty"`
+	Period    string     `json:"period,omitempty"`
+	PeriodUse tx.Amount  `json:"period_used"`
+	Killed    bool       `json:"killed"`
+	Earned    tx.Amount  `json:"earned"` // vouchers its services kept
+}
+
+// handleExplorerAgents answers the budgets of the agents this process
+// runs (Options.Agents), an empty list without any.
+func (g *Gateway) handleExplorerAgents(w http.ResponseWriter, r *http.Request) {
+	out := []AgentBudget{}
+	if g.o.Agents != nil {
+		out = append(out, g.o.Agents()...)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

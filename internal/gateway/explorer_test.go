@@ -89,6 +89,7 @@ func TestExplorerAPI(t *testing.T) {
 		{"params suffix", "/ui/api/query/paramsx", 403, "not public"},
 		{"dotdot", "/ui/api/query/subnet/%2e%2e/x", 400, "bad query path"},
 		{"miners", "/ui/api/miners", 200, `"miners":[]`},
+		{"agents without any", "/ui/api/agents", 200, `[]`},
 		{"unknown", "/ui/api/nope", 404, "no route"},
 	}
 	for _, tt := range tests {

@@ -105,6 +105,10 @@ type Options struct {
 	// Observe, wired by internal/node); it must not block. Cached answers
 	// are not passed again.
 	Observe func(r wire.Receipt, request []byte)
+	// Agents, when set, lists the budgets of the agents this process runs
+	// (deai up passes its example agents') for the explorer's agents
+	// section: budgets live at each agent's signer, not on the ledger.
+	Agents func() []AgentBudget
 	// Metrics, when set, gets the gateway's series (deai_gateway_*) and
 	// is served at GET /metrics without auth; nil: neither.
 	Metrics *prometheus.Registry

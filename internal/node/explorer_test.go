@@ -216,7 +216,16 @@ func TestExplorerInBrowser(t *testing.T) {
 	poll("a line above zero", `[...document.querySelectorAll('svg.chart-incentive path.line')].some(p => /L[\d.]+,([\d.]+)/.test(p.getAttribute('d')) && p.getAttribute('d').match(/,([\d.]+)/g).some(y => +y.slice(1) < 150))`)
 	poll("miner rows", `document.querySelectorAll('#miner-table tbody tr:not(.empty)').length >= 3`)
 	poll("a miner with a receipt", `[...document.querySelectorAll('#miner-table tbody tr')].some(r => r.cells.length > 7 && +r.cells[7].textContent >= 1)`)
-	for _, sel := range []string{"#service-table", "#channel-table", "#permission-table", "#lease-table", "#dispute-table", "#jail-table"} {
+	// The example agents' budgets at their signers, with what they spent.
+	poll("budget rows", `document.querySelectorAll('#budget-table tbody tr:not(.empty)').length === 3`)
+	var budgets []struct {
+		Name  string
+		Spent string
+	}
+	if err := getJSON(base+"/ui/api/agents", &budgets); err != nil || len(budgets) != 3 {
+		t.Fatalf("agents' budgets %+v, %v", budgets, err)
+	}
+	for _, sel := range []string{"#budget-table", "#service-table", "#channel-table", "#permission-table", "#lease-table", "#dispute-table", "#jail-table"} {
 		poll(sel+" rendered", `document.querySelector('`+sel+` tbody').rows.length >= 1`)
 	}
 	var services []json.RawMessage

@@ -202,6 +202,9 @@ type upRun struct {
 	c       chain.Client
 	log     *slog.Logger
 	reg     *prometheus.Registry // every daemon's metrics, served at the gateway's /metrics
+
+	amu    sync.Mutex // guards agents
+	agents []upAgent
 	wg      sync.WaitGroup
 	closers []func()
 }
@@ -457,6 +460,32 @@ func (u *upRun) ensureNeuron(ctx context.Context, k *wallet.Key, netuid uint16, 
 	return nil
 }
 
+// upAgent is an example agent Up runs, for the explorer's budgets.
+type upAgent struct {
+	name string
+	r    *runner.Runner
+	spec *runner.Spec
+}
+
+// agentBudgets reports the agents' budgets at their signers.
+func (u *upRun) agentBudgets() []gateway.AgentBudget {
+	u.amu.Lock()
+	defer u.amu.Unlock()
+	out := make([]gateway.AgentBudget, 0, len(u.agents))
+	for _, a := range u.agents {
+		us := a.r.Budget().Usage()
+		b := gateway.AgentBudget{Name: a.name, Address: a.r.Address(), Total: a.spec.Budget.Total, Spent: us.Spent, Reserved: us.Reserved,
+			PerPeriod: a.spec.Budget.PerPeriod, Period: a.spec.Budget.Period, PeriodUse: us.PeriodUsed, Killed: us.Killed}
+		if pw := a.r.Paywall(); pw != nil {
+			for _, v := range pw.Accepted() {
+				b.Earned += v.Amount
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // upGateway is the running gateway.
 type upGateway struct {
 	url  string
@@ -500,7 +529,7 @@ func (u *upRun) startGateway(ctx, sctx context.Context, dev, gk *wallet.Key, net
 	}
 	g, err := gateway.New(gateway.Options{Key: gk, Network: &gateway.LedgerNetwork{Client: u.c, Netuids: []uint16{netuid}, Names: map[uint16]string{netuid: info.ModelID}},
 		Chain: u.c, Keys: map[string]tx.Address{apiKey: dev.Address()}, Payments: pw, Store: st, Logger: u.log.With("role", "gateway"),
-		Observe: aud.Observe, SettleInterval: 30 * time.Second, MetagraphTTL: 2 * time.Second, Metrics: u.reg})
+		Observe: aud.Observe, SettleInterval: 30 * time.Second, MetagraphTTL: 2 * time.Second, Metrics: u.reg, Agents: u.agentBudgets})
 	if err != nil {
 		return nil, err
 	}
@@ -589,6 +618,9 @@ func (u *upRun) startAgents(ctx, sctx context.Context, roles map[string]*wallet.
 			return fmt.Errorf("agent %s: %w", name, err)
 		}
 		u.wg.Go(func() { r.Run(sctx) }) //nolint:errcheck // stopped by sctx
+		u.amu.Lock()
+		u.agents = append(u.agents, upAgent{name: name, r: r, spec: spec})
+		u.amu.Unlock()
 		info.Agents = append(info.Agents, fmt.Sprintf("%s (%s)", name, k.Address()))
 		// The services must be registered and listening before the
 		// pipeline's first run calls them.

@@ -241,6 +241,10 @@ async function loadLeases() {
 // ---- agents ----
 
 async function loadAgents() {
+  const budgets = (await api('agents').catch(() => [])) || [];
+  fill($('budget-table'), budgets.map((b) => el('tr', null, td(b.name), addrTd(b.address), numTd(fmtAmount(b.total)), numTd(fmtAmount(b.spent)),
+    numTd(fmtAmount(b.reserved)), numTd(b.per_period ? fmtAmount(b.per_period) + ' / ' + b.period : '-'), numTd(fmtAmount(b.period_used)),
+    numTd(fmtAmount(b.earned)), td(b.killed ? 'yes' : 'no'))), 9, 'no agents run by this gateway\'s process');
   const services = (await q('/agents/services')) || [];
   fill($('service-table'), services.map((s) => el('tr', null, td(s.name), addrTd(s.owner), td(s.endpoint), numTd(fmtAmount(s.price)),
     td((s.capabilities || []).join(', ')), numTd(s.expiry))), 6, 'no services registered');

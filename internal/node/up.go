@@ -197,14 +197,14 @@ func Up(ctx context.Context, o UpOptions, ready func(UpInfo) error) error {
 }
 
 type upRun struct {
-	o       UpOptions
-	n       *Node
-	c       chain.Client
-	log     *slog.Logger
-	reg     *prometheus.Registry // every daemon's metrics, served at the gateway's /metrics
+	o   UpOptions
+	n   *Node
+	c   chain.Client
+	log *slog.Logger
+	reg *prometheus.Registry // every daemon's metrics, served at the gateway's /metrics
 
-	amu    sync.Mutex // guards agents
-	agents []upAgent
+	amu     sync.Mutex // guards agents
+	agents  []upAgent
 	wg      sync.WaitGroup
 	closers []func()
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -310,7 +311,7 @@ func (u *upRun) start(ctx, sctx context.Context) (UpInfo, error) {
 		_ = json.Unmarshal(raw, &addrs)
 	}
 	for i := range nMiners {
-		ln, err := net.Listen("tcp", cmpStr(addrs[names[i]], "127.0.0.1:0"))
+		ln, err := net.Listen("tcp", cmp.Or(addrs[names[i]], "127.0.0.1:0"))
 		if err != nil {
 			ln, err = net.Listen("tcp", "127.0.0.1:0") // taken meanwhile
 		}
@@ -406,7 +407,7 @@ func (u *upRun) ensureSubnet(ctx context.Context, dev *wallet.Key, name, digest 
 		}
 	}
 	p := lsubnet.DefaultParams()
-	p.Tempo = cmp(u.o.Tempo, DefaultUpTempo)
+	p.Tempo = cmp.Or(u.o.Tempo, DefaultUpTempo)
 	p.ActivityCutoff = 50 * p.Tempo
 	p.WeightsRateLimit = 0
 	p.ImmunityPeriod = 0
@@ -417,20 +418,6 @@ func (u *upRun) ensureSubnet(ctx context.Context, dev *wallet.Key, name, digest 
 		return 0, fmt.Errorf("set the subnet's devnet parameters: %w", err)
 	}
 	return netuid, nil
-}
-
-func cmpStr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func cmp(v, def uint64) uint64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // ensureNeuron registers k on netuid and stakes on it, once.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,7 +64,7 @@ func (u *upRun) startProvider(ctx, sctx context.Context, k *wallet.Key, info *Up
 	if raw, err := os.ReadFile(addrFile); err == nil {
 		_ = json.Unmarshal(raw, &saved)
 	}
-	ln, err := net.Listen("tcp", cmpStr(saved.Listen, "127.0.0.1:0"))
+	ln, err := net.Listen("tcp", cmp.Or(saved.Listen, "127.0.0.1:0"))
 	if err != nil {
 		ln, err = net.Listen("tcp", "127.0.0.1:0")
 	}

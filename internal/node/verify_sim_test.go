@@ -168,8 +168,8 @@ func TestProofOfUsefulWork(t *testing.T) {
 		}
 	}
 
-	// Blocks: every 20 ms from now on (a tempo is 2 s), and fast until the
-	// first epoch hands out the validator permits.
+	// Blocks as fast as they go until the first epoch hands out the
+	// validator permits.
 	permits := func() int {
 		e.query("/subnet/1/metagraph", &mg)
 		n := 0
@@ -187,20 +187,29 @@ func TestProofOfUsefulWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bctx, stopBlocks := context.WithCancel(ctx)
-	defer stopBlocks()
-	go func() {
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-bctx.Done():
-				return
-			case <-tk.C:
-				c.NextBlock(bctx) //nolint:errcheck // the next tick tries again
+	// Blocks during phase 1 come with the traffic: one per five rounds
+	// of requests (fifty answers), so that "two tempos" means the same
+	// number of answers on a fast machine and a slow one; transactions
+	// (disputes, votes, weights) add their own blocks. Phase 2 and the
+	// waits use a clock instead.
+	startBlockClock := func() (stop func()) {
+		bctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tk := time.NewTicker(20 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-bctx.Done():
+					return
+				case <-tk.C:
+					c.NextBlock(bctx) //nolint:errcheck // the next tick tries again
+				}
 			}
-		}
-	}()
+		}()
+		return func() { cancel(); <-done }
+	}
 
 	// Validators grade the miners (weights) and vote on disputes.
 	dctx, stopDaemons := context.WithCancel(ctx)
@@ -328,7 +337,14 @@ func TestProofOfUsefulWork(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		if i%5 == 4 {
+			if _, err := c.NextBlock(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	stopBlocks := startBlockClock()
+	defer stopBlocks()
 	guilty := guiltyOf()
 	for _, m := range miners {
 		d, found := guilty[m.key.Address()]

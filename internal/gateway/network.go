@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -55,17 +54,7 @@ type LedgerNetwork struct {
 var _ Network = (*LedgerNetwork)(nil)
 
 func (l *LedgerNetwork) query(ctx context.Context, path string, v any) error {
-	r, err := l.Client.Query(ctx, path, nil)
-	if err != nil {
-		return fmt.Errorf("query %s: %w", path, err)
-	}
-	if r.Code != 0 {
-		return fmt.Errorf("query %s: %s (code %d)", path, r.Log, r.Code)
-	}
-	if err := json.Unmarshal(r.Value, v); err != nil {
-		return fmt.Errorf("query %s: decode: %w", path, err)
-	}
-	return nil
+	return queryJSON(ctx, l.Client, path, v)
 }
 
 // Models implements Network: one model per allowed digest of each subnet.

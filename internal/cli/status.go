@@ -48,7 +48,7 @@ type statusSubnet struct {
 	Netuid    uint16 `json:"netuid"`
 	Name      string `json:"name"`
 	Task      string `json:"task"`
-	Miners    uint16 `json:"miners"` // registered UIDs
+	Neurons   uint16 `json:"neurons"` // registered UIDs: miners and validators
 	Epochs    uint64 `json:"epochs"`
 	LastEpoch uint64 `json:"last_epoch"` // block of the last epoch
 	NextEpoch uint64 `json:"next_epoch"`
@@ -113,7 +113,7 @@ func readStatus(ctx context.Context, env *Env, cl chain.Client, gatewayURL strin
 	}
 	rep.Subnets = []statusSubnet{}
 	for _, s := range list {
-		rep.Subnets = append(rep.Subnets, statusSubnet{Netuid: s.Netuid, Name: s.Name, Task: s.TaskType, Miners: s.N,
+		rep.Subnets = append(rep.Subnets, statusSubnet{Netuid: s.Netuid, Name: s.Name, Task: s.TaskType, Neurons: s.N,
 			Epochs: s.Epoch, LastEpoch: s.LastEpoch, NextEpoch: s.NextEpoch})
 	}
 	rep.Gateway = probeGateway(ctx, strings.TrimSuffix(gatewayURL, "/"))
@@ -165,9 +165,9 @@ func textStatus(w io.Writer, r statusReport) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NETUID\tNAME\tTASK\tMINERS\tEPOCHS\tLAST EPOCH\tNEXT EPOCH")
+	fmt.Fprintln(tw, "NETUID\tNAME\tTASK\tNEURONS\tEPOCHS\tLAST EPOCH\tNEXT EPOCH")
 	for _, s := range r.Subnets {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Netuid, s.Name, s.Task, s.Miners, s.Epochs, s.LastEpoch, s.NextEpoch)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\n", s.Netuid, s.Name, s.Task, s.Neurons, s.Epochs, s.LastEpoch, s.NextEpoch)
 	}
 	return tw.Flush()
 }

@@ -46,10 +46,10 @@ func TestStatus(t *testing.T) {
 			Name, Address, Balance string
 		}
 		Subnets []struct {
-			Netuid uint16
-			Name   string
-			Task   string
-			Miners uint16
+			Netuid  uint16
+			Name    string
+			Task    string
+			Neurons uint16
 		}
 		Gateway struct {
 			URL    string
@@ -68,7 +68,7 @@ func TestStatus(t *testing.T) {
 	if st.Dev == nil || st.Dev.Name != "dev" || st.Dev.Address != sum["dev_address"] || st.Dev.Balance == "" || st.Dev.Balance == "0" {
 		t.Errorf("dev %+v: want the funded dev account %v", st.Dev, sum["dev_address"])
 	}
-	if len(st.Subnets) != 1 || st.Subnets[0].Netuid != 1 || st.Subnets[0].Name != "tiny stories" || st.Subnets[0].Task != "text-generation" || st.Subnets[0].Miners != 0 {
+	if len(st.Subnets) != 1 || st.Subnets[0].Netuid != 1 || st.Subnets[0].Name != "tiny stories" || st.Subnets[0].Task != "text-generation" || st.Subnets[0].Neurons != 0 {
 		t.Errorf("subnets %+v: want netuid 1 'tiny stories' with no miners", st.Subnets)
 	}
 	if !st.Gateway.Up || st.Gateway.Status != http.StatusUnauthorized || st.Gateway.URL != gw.URL {

@@ -1,16 +1,10 @@
 package subnet_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/deai-network/deai/internal/ledger/ledgertest"
 	"github.com/deai-network/deai/internal/ledger/subnet"
 	"github.com/deai-network/deai/internal/tx"
 )
@@ -48,28 +42,7 @@ func sampleMsgs() []tx.Msg {
 
 func TestMsgsRoundTrip(t *testing.T) {
 	reg := registry(t)
-	for _, m := range sampleMsgs() {
-		body := m.AppendBody(nil)
-		got, err := reg.DecodeMsg(m.Type(), body)
-		if err != nil {
-			t.Errorf("%T: %v", m, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, m) {
-			t.Errorf("%T: decoded %+v, want %+v", m, got, m)
-		}
-		if _, err := json.Marshal(got); err != nil {
-			t.Errorf("%T: JSON: %v", m, err)
-		}
-		if len(body) > 0 {
-			if _, err := reg.DecodeMsg(m.Type(), body[:len(body)-1]); err == nil {
-				t.Errorf("%T: truncated body accepted", m)
-			}
-			if _, err := reg.DecodeMsg(m.Type(), append(bytes.Clone(body), 0)); err == nil {
-				t.Errorf("%T: trailing byte accepted", m)
-			}
-		}
-	}
+	ledgertest.CheckMsgs(t, reg, sampleMsgs(), ledgertest.MsgChecks{})
 	if got := reg.Types(); len(got) != 13 || got[0] != subnet.TypeMsgCreateSubnet || got[9] != subnet.TypeMsgRevealWeights ||
 		got[12] != subnet.TypeMsgEquivocation {
 		t.Errorf("registered types %v", got)
@@ -124,61 +97,15 @@ func TestValidateBasic(t *testing.T) {
 // seed corpus lives in testdata/fuzz/FuzzDecodeMsgs (regenerate with
 // go test -run TestWriteFuzzCorpus -args -write-corpus).
 func FuzzDecodeMsgs(f *testing.F) {
-	for _, s := range fuzzSeeds() {
-		f.Add(s)
-	}
-	reg := registry(f)
-	types := reg.Types()
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) == 0 {
-			return
-		}
-		typ, body := types[int(b[0])%len(types)], b[1:]
-		m, err := reg.DecodeMsg(typ, body)
-		if err != nil {
-			return
-		}
-		if re := m.AppendBody(nil); !bytes.Equal(re, body) {
-			t.Fatalf("non-canonical body accepted:\n in %x\nout %x", body, re)
-		}
-		_ = m.ValidateBasic()
-		if _, err := json.Marshal(m); err != nil {
-			t.Fatalf("JSON: %v", err)
-		}
+	ledgertest.FuzzDecodeMsgs(f, registry(f), fuzzSeeds(), func(t *testing.T, m tx.Msg) {
 		if s, ok := m.(tx.Spender); ok {
 			_ = s.Spend()
 		}
 	})
 }
 
-func fuzzSeeds() [][]byte {
-	var seeds [][]byte
-	for k, m := range sampleMsgs() {
-		body := m.AppendBody(nil)
-		seeds = append(seeds, append([]byte{byte(k)}, body...))
-		if len(body) > 4 {
-			seeds = append(seeds, append([]byte{byte(k)}, body[:len(body)/2]...))
-		}
-	}
-	return append(seeds, []byte{}, []byte{7, 0xff, 0xff, 0xff})
-}
-
-var writeCorpus = flag.Bool("write-corpus", false, "rewrite testdata/fuzz/FuzzDecodeMsgs from fuzzSeeds")
+func fuzzSeeds() [][]byte { return ledgertest.FuzzSeeds(sampleMsgs(), []byte{7, 0xff, 0xff, 0xff}) }
 
 // TestWriteFuzzCorpus keeps the committed seed corpus in step with
 // fuzzSeeds; it only writes when asked with -write-corpus.
-func TestWriteFuzzCorpus(t *testing.T) {
-	if !*writeCorpus {
-		t.Skip("pass -write-corpus to regenerate testdata/fuzz/FuzzDecodeMsgs")
-	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeMsgs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range fuzzSeeds() {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%02d", i)), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func TestWriteFuzzCorpus(t *testing.T) { ledgertest.WriteCorpus(t, fuzzSeeds()) }

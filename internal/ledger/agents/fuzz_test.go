@@ -3,6 +3,8 @@ package agents_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -158,4 +160,11 @@ func fuzzSeeds() [][]byte { return ledgertest.FuzzSeeds(sampleMsgs(), []byte{4, 
 
 // TestWriteFuzzCorpus keeps the committed seed corpus in step with
 // fuzzSeeds; it only writes when asked with -write-corpus.
-func TestWriteFuzzCorpus(t *testing.T) { ledgertest.WriteCorpus(t, fuzzSeeds()) }
+func TestWriteFuzzCorpus(t *testing.T) {
+	ledgertest.WriteCorpus(t, fuzzSeeds(), func(name string, data []byte) error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(name, data, 0o644)
+	})
+}

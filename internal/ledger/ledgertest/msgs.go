@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"reflect"
 	"testing"
 
@@ -109,18 +108,16 @@ func FuzzDecodeMsgs(f *testing.F, reg *tx.Registry, seeds [][]byte, check func(t
 var writeCorpus = flag.Bool("write-corpus", false, "rewrite testdata/fuzz/FuzzDecodeMsgs from the package's fuzz seeds")
 
 // WriteCorpus keeps the committed seed corpus of FuzzDecodeMsgs in step
-// with seeds; it only writes when the test runs with -write-corpus.
-func WriteCorpus(t *testing.T, seeds [][]byte) {
+// with seeds; it only writes (through writeFile, which creates the file
+// and its directory: the ledger packages touch no files themselves) when
+// the test runs with -write-corpus.
+func WriteCorpus(t *testing.T, seeds [][]byte, writeFile func(name string, data []byte) error) {
 	if !*writeCorpus {
 		t.Skip("pass -write-corpus to regenerate testdata/fuzz/FuzzDecodeMsgs")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeMsgs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for i, s := range seeds {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%02d", i)), []byte(body), 0o644); err != nil {
+		name := path.Join("testdata", "fuzz", "FuzzDecodeMsgs", fmt.Sprintf("seed%02d", i))
+		if err := writeFile(name, fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", s)); err != nil {
 			t.Fatal(err)
 		}
 	}

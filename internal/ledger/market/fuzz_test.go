@@ -1,6 +1,8 @@
 package market_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/deai-network/deai/internal/ledger/ledgertest"
@@ -175,4 +177,11 @@ func FuzzParseIDs(f *testing.F) {
 
 // TestWriteFuzzCorpus keeps the committed seed corpus in step with
 // fuzzSeeds; it only writes when asked with -write-corpus.
-func TestWriteFuzzCorpus(t *testing.T) { ledgertest.WriteCorpus(t, fuzzSeeds()) }
+func TestWriteFuzzCorpus(t *testing.T) {
+	ledgertest.WriteCorpus(t, fuzzSeeds(), func(name string, data []byte) error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(name, data, 0o644)
+	})
+}

@@ -3,6 +3,8 @@ package paych_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/deai-network/deai/internal/ledger/ledgertest"
@@ -171,4 +173,11 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 
 // TestWriteFuzzCorpus keeps the committed seed corpus in step with
 // fuzzSeeds; it only writes when asked with -write-corpus.
-func TestWriteFuzzCorpus(t *testing.T) { ledgertest.WriteCorpus(t, fuzzSeeds(t)) }
+func TestWriteFuzzCorpus(t *testing.T) {
+	ledgertest.WriteCorpus(t, fuzzSeeds(t), func(name string, data []byte) error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(name, data, 0o644)
+	})
+}

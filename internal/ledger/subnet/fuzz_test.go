@@ -1,6 +1,8 @@
 package subnet_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,4 +110,11 @@ func fuzzSeeds() [][]byte { return ledgertest.FuzzSeeds(sampleMsgs(), []byte{7, 
 
 // TestWriteFuzzCorpus keeps the committed seed corpus in step with
 // fuzzSeeds; it only writes when asked with -write-corpus.
-func TestWriteFuzzCorpus(t *testing.T) { ledgertest.WriteCorpus(t, fuzzSeeds()) }
+func TestWriteFuzzCorpus(t *testing.T) {
+	ledgertest.WriteCorpus(t, fuzzSeeds(), func(name string, data []byte) error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(name, data, 0o644)
+	})
+}
